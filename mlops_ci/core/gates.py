@@ -1,0 +1,193 @@
+"""Quality gates: evaluate each configured gate against the metrics diff.
+
+Every gate gives one `GateResult` per metric it matches, with a verdict
+(`pass`, `fail`, `skip`) and the reason in words, e.g. "accuracy fell 0.021,
+allowed 0.01". Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from mlops_ci.core.metrics import DiffResult, MetricDelta, format_value, is_number
+
+Verdict = Literal["pass", "fail", "skip"]
+
+# Tolerance for float noise when comparing a regression with its allowance.
+_EPS = 1e-12
+
+__all__ = ["GateLike", "GateResult", "GateSummary", "evaluate"]
+
+
+class GateLike(Protocol):
+    """The fields of `mlops_ci.config.Gate` that evaluation reads."""
+
+    direction: Literal["higher", "lower"]
+    min: float | None
+    max: float | None
+    max_drop: float | None
+    max_drop_pct: float | None
+    required: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GateResult:
+    """The verdict of one gate on one metric, and why."""
+
+    gate: str
+    metric: str
+    file: str | None
+    verdict: Verdict
+    reason: str
+    base: Any = None
+    head: Any = None
+
+    @property
+    def failed(self) -> bool:
+        return self.verdict == "fail"
+
+
+@dataclass
+class GateSummary:
+    """All gate results and the overall verdict."""
+
+    results: list[GateResult] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[GateResult]:
+        return [r for r in self.results if r.verdict == "fail"]
+
+    @property
+    def passed(self) -> list[GateResult]:
+        return [r for r in self.results if r.verdict == "pass"]
+
+    @property
+    def skipped(self) -> list[GateResult]:
+        return [r for r in self.results if r.verdict == "skip"]
+
+    @property
+    def verdict(self) -> Literal["pass", "fail", "none"]:
+        """`fail` if any gate failed, `pass` if any passed, `none` without gates."""
+        if self.failed:
+            return "fail"
+        return "pass" if self.results else "none"
+
+    def for_row(self, row: MetricDelta) -> list[GateResult]:
+        return [r for r in self.results if r.metric == row.key and r.file == row.file]
+
+
+def _fmt(value: Any, precision: int) -> str:
+    return format_value(value, precision)
+
+
+def _regression(gate: GateLike, base: float, head: float) -> float:
+    """How much worse head is than base (positive = worse)."""
+    return base - head if gate.direction == "higher" else head - base
+
+
+def _evaluate_one(
+    name: str, gate: GateLike, row: MetricDelta | None, key: str, precision: int
+) -> GateResult:
+    file = row.file if row is not None else None
+    label = key
+    head: Any = row.head if row is not None else None
+    base: Any = row.base if row is not None and row.status not in ("added", "no_base") else None
+    if row is None or row.status == "removed":
+        if gate.required:
+            reason = (
+                f"{label} is missing from the head (it was {_fmt(base, precision)} at the base)"
+                if row is not None
+                else f"{label} is missing from the head metrics"
+            )
+            return GateResult(name, key, file, "fail", reason, base, None)
+        return GateResult(name, key, file, "skip", f"{label} is not reported (not required)", base)
+    if isinstance(head, list) and len(head) == 1:
+        head = head[0]
+    if isinstance(base, list) and len(base) == 1:
+        base = base[0]
+    if not is_number(head):
+        reason = f"{label} is {_fmt(head, precision)}, not a number"
+        return GateResult(name, key, file, "fail", reason, base, head)
+    if math.isnan(head):
+        return GateResult(name, key, file, "fail", f"{label} is NaN", base, head)
+
+    failures: list[str] = []
+    notes: list[str] = []
+    if gate.min is not None and not head >= gate.min - _EPS:
+        failures.append(
+            f"{label} is {_fmt(head, precision)}, below the minimum {_fmt(gate.min, precision)}"
+        )
+    if gate.max is not None and not head <= gate.max + _EPS:
+        failures.append(
+            f"{label} is {_fmt(head, precision)}, above the maximum {_fmt(gate.max, precision)}"
+        )
+    wants_base = gate.max_drop is not None or gate.max_drop_pct is not None
+    worse = "fell" if gate.direction == "higher" else "rose"
+    if wants_base:
+        if not is_number(base) or not math.isfinite(base):
+            why = "no baseline" if base is None else f"baseline is {_fmt(base, precision)}"
+            notes.append(f"{why}, regression not checked")
+        else:
+            regression = _regression(gate, float(base), float(head))
+            if gate.max_drop is not None and regression > gate.max_drop + _EPS:
+                failures.append(
+                    f"{label} {worse} {_fmt(regression, precision)}, "
+                    f"allowed {_fmt(gate.max_drop, precision)}"
+                )
+            if gate.max_drop_pct is not None and regression > 0:
+                pct = math.inf if base == 0 else regression / abs(float(base)) * 100.0
+                if pct > gate.max_drop_pct + _EPS:
+                    failures.append(
+                        f"{label} {worse} {_fmt(pct, 3)}%, allowed {_fmt(gate.max_drop_pct, 3)}%"
+                    )
+    if failures:
+        return GateResult(name, key, file, "fail", "; ".join(failures), base, head)
+    checks = []
+    if gate.min is not None:
+        checks.append(f"≥ {_fmt(gate.min, precision)}")
+    if gate.max is not None:
+        checks.append(f"≤ {_fmt(gate.max, precision)}")
+    if wants_base and not notes:
+        regression = _regression(gate, float(base), float(head))
+        if regression > 0:
+            checks.append(f"{worse} {_fmt(regression, precision)}, within the allowance")
+        else:
+            better = "rose" if gate.direction == "higher" else "fell"
+            checks.append(
+                "unchanged" if regression == 0 else f"{better} {_fmt(-regression, precision)}"
+            )
+    if not checks and notes:
+        return GateResult(name, key, file, "skip", f"{label}: {'; '.join(notes)}", base, head)
+    reason = f"{label} is {_fmt(head, precision)}"
+    if checks:
+        reason += " (" + ", ".join(checks) + ")"
+    if notes:
+        reason += "; " + "; ".join(notes)
+    return GateResult(name, key, file, "pass", reason, base, head)
+
+
+def evaluate(metrics: DiffResult, gates: Mapping[str, GateLike], precision: int = 4) -> GateSummary:
+    """Evaluate every gate against the metrics diff (one result per matching metric)."""
+    summary = GateSummary()
+    for name, gate in gates.items():
+        rows = metrics.find(name)
+        if not rows:
+            summary.results.append(_missing(name, gate, metrics))
+            continue
+        for row in rows:
+            summary.results.append(_evaluate_one(name, gate, row, row.key, precision))
+    return summary
+
+
+def _missing(name: str, gate: GateLike, metrics: DiffResult) -> GateResult:
+    """A gate whose metric is in no head file."""
+    file: str | None = None
+    key = name
+    if ":" in name:
+        file, _, key = name.rpartition(":")
+    if gate.required:
+        return GateResult(name, key, file, "fail", f"{key} is missing from the head metrics")
+    return GateResult(name, key, file, "skip", f"{key} is not reported (not required)")
