@@ -1,1 +1,114 @@
+"""Shared fixtures: isolated git, the real sample project, and the shared GitHub material."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mlops_ci.services.sample_project import SampleProject, copy_sample, make_sample_project
+
 pytest_plugins = ["github_double.fixtures"]
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = REPO_ROOT.parent / "shared"
+GITHUB_MATERIAL = SHARED / "github"
+PAYLOADS = GITHUB_MATERIAL / "payloads"
+
+# Fixed dates instead of sleeping: tags and commits order deterministically.
+FIXED_DATE = "2026-02-01T12:00:00+00:00"
+
+
+def _isolate_git(home: Path) -> dict[str, str]:
+    home.mkdir(parents=True, exist_ok=True)
+    return {
+        "HOME": str(home),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
+        "GIT_AUTHOR_NAME": "Test Author",
+        "GIT_AUTHOR_EMAIL": "author@example.com",
+        "GIT_COMMITTER_NAME": "Test Author",
+        "GIT_COMMITTER_EMAIL": "author@example.com",
+        "DVC_NO_ANALYTICS": "1",
+        "DVC_GLOBAL_CONFIG_DIR": str(home / ".dvc-global"),
+        "DVC_SITE_CACHE_DIR": str(home / ".dvc-site-cache"),
+    }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No test reads the developer's git or DVC config, or talks to a GitHub it did not start."""
+    home = tmp_path_factory.mktemp("home")
+    saved = dict(os.environ)
+    os.environ.update(_isolate_git(home))
+    for name in ("GITHUB_ACTIONS", "GITHUB_TOKEN", "GH_TOKEN", "GITHUB_EVENT_PATH", "GITHUB_OUTPUT",
+                 "GITHUB_STEP_SUMMARY", "GITHUB_REPOSITORY", "GITHUB_EVENT_NAME", "CI"):  # fmt: skip
+        os.environ.pop(name, None)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture(scope="session")
+def sample_project_template(tmp_path_factory: pytest.TempPathFactory) -> SampleProject:
+    """The sample ML project, built once per test session (never modify it: copy it)."""
+    return make_sample_project(tmp_path_factory.mktemp("sample") / "sample")
+
+
+@pytest.fixture
+def sample_project(sample_project_template: SampleProject, tmp_path: Path) -> SampleProject:
+    """A private copy of the sample project (repository, DVC remote, bare origin)."""
+    return copy_sample(sample_project_template, tmp_path / "sample")
+
+
+class GitRepo:
+    """A real git repository in a temporary directory, with explicit dates."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._tick = 0
+
+    def git(self, *args: str, date: str | None = None) -> str:
+        env = dict(os.environ)
+        if date is None:
+            self._tick += 1
+            date = f"2026-02-01T12:{self._tick // 60:02d}:{self._tick % 60:02d}+00:00"
+        env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = date
+        result = subprocess.run(
+            ["git", *args], cwd=self.root, env=env, capture_output=True, text=True, check=True
+        )
+        return result.stdout.strip()
+
+    def write(self, path: str, text: str) -> Path:
+        target = self.root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+        return target
+
+    def commit(self, message: str, files: dict[str, str] | None = None, date: str | None = None) -> str:
+        for path, text in (files or {}).items():
+            self.write(path, text)
+        self.git("add", "-A")
+        self.git("commit", "-q", "--allow-empty", "-m", message, date=date)
+        return self.git("rev-parse", "HEAD")
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path) -> GitRepo:
+    """An empty git repository on branch `main`."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    repo = GitRepo(root)
+    repo.git("init", "-q", "-b", "main")
+    return repo
+
+
+@pytest.fixture
+def payloads_dir() -> Path:
+    """GitHub's real webhook payloads, kept beside the project (not copied into it)."""
+    if not PAYLOADS.is_dir():
+        pytest.skip(f"GitHub payloads not found at {PAYLOADS} (the shared material is absent)")
+    return PAYLOADS
