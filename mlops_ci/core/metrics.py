@@ -232,6 +232,11 @@ def format_delta(value: float | None, precision: int = 4, pct: bool = False) -> 
         return "+inf" if value > 0 else "-inf"
     if value == 0:
         return "0%" if pct else "0"
-    digits = max(precision - 1, 1) if pct else max(precision, 1)
-    text = f"{value:+.{digits}g}"
-    return f"{text}%" if pct else text
+    if pct:
+        size = abs(value)
+        if size >= 100:
+            return f"{value:+.0f}%"
+        if size >= 1:
+            return f"{value:+.1f}%"
+        return f"{value:+.2g}%"
+    return f"{value:+.{max(precision, 1)}g}"
