@@ -129,7 +129,7 @@ class Column:
 
 
 @dataclass(frozen=True)
-class TestChoice:
+class FeatureRule:
     """A per-feature override: which test, and its threshold (None = defaults)."""
 
     test: TestName | None = None
@@ -543,7 +543,7 @@ def feature_drift(
     name: str,
     ref: Column | None,
     cur: Column | None,
-    choice: TestChoice | None = None,
+    choice: FeatureRule | None = None,
     *,
     all_tests: bool = False,
 ) -> FeatureDrift:
@@ -565,7 +565,7 @@ def feature_drift(
             detail=f"{ref.kind} in the reference, {cur.kind} in the current data",
             **base,
         )
-    choice = choice or TestChoice()
+    choice = choice or FeatureRule()
     engine: _Numeric | _Categorical
     kind: Kind = ref.kind
     unseen = 0
@@ -658,7 +658,7 @@ def detect_drift(
     current: Mapping[str, Column],
     *,
     features: Sequence[str] | None = None,
-    tests: Mapping[str, TestChoice] | None = None,
+    tests: Mapping[str, FeatureRule] | None = None,
     drift_share: float = 0.5,
     all_tests: bool = False,
     workers: int = 1,
