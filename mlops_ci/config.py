@@ -356,7 +356,7 @@ def _yaml_load_with_lines(text: str, filename: str) -> tuple[Any, dict[tuple[str
         problem = exc.problem or exc.context or "invalid YAML"
         where = f"{filename}:{line}" if line else filename
         hint = None
-        if "\t" in text and "tab" in str(problem).lower():
+        if "\t" in text and ("tab" in str(problem).lower() or "'\\t'" in str(problem)):
             problem = f"{problem} (YAML does not allow tabs for indentation)"
             hint = "indent with spaces"
         raise ConfigError(f"{where}: {problem}", hint=hint, file=filename, line=line) from None
@@ -423,7 +423,7 @@ def format_validation_error(
         msg = err["msg"].removeprefix("Value error, ")
         value = err.get("input")
         shown = ""
-        if err["type"] not in ("missing",) and not isinstance(value, dict | list):
+        if err["type"] not in ("missing", "value_error") and not isinstance(value, dict | list):
             shown = f" (got {value!r})"[:120]
         message = f"{where}: {field}: {msg}{shown}"
     extra = len(exc.errors()) - 1
