@@ -1,0 +1,261 @@
+"""Registry commands: `register`, `release`, `promote`, `rollback`, `deprecate`,
+`registry` and `history`.
+
+Services are imported inside each command so that `mlops-ci --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+import click
+
+if TYPE_CHECKING:
+    from mlops_ci.core.tags import Bump
+
+_ROOT_HELP = "Repository root (default: the current directory)."
+_JSON_HELP = "Print the result as JSON."
+_PUSH_HELP = "Push the new tag to origin (one tag per push; never forced)."
+
+
+def _root_option(func: Any) -> Any:
+    return click.option(
+        "--root",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=".",
+        show_default=True,
+        help=_ROOT_HELP,
+    )(func)
+
+
+def _emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+
+
+def _describe_tag(outcome: Any, verb: str) -> str:
+    state = "created" if outcome.created else "already existed"
+    text = f"{verb}: tag {outcome.tag} {state} at {outcome.commit[:12]}"
+    if outcome.pushed:
+        text += " and is on origin"
+    elif outcome.created:
+        text += f" (local; push with: git push origin 'refs/tags/{outcome.tag}')"
+    return text
+
+
+@click.command()
+@click.argument("model")
+@click.option("--version", "version", help="Version to register, e.g. v1.2.0 (SemVer with v).")
+@click.option(
+    "--bump",
+    type=click.Choice(["major", "minor", "patch"]),
+    help="Register the next major/minor/patch version (default: the model's `bump`).",
+)
+@click.option("--ref", default="HEAD", show_default=True, help="Commit (or ref) to register.")
+@click.option("--message", "-m", help="First line of the tag message.")
+@click.option("--push", is_flag=True, help=_PUSH_HELP)
+@click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
+@_root_option
+def register(
+    *,
+    model: str,
+    version: str | None,
+    bump: str | None,
+    ref: str,
+    message: str | None,
+    push: bool,
+    as_json: bool,
+    root: Path,
+) -> None:
+    """Register a version of MODEL: the annotated tag MODEL@vX.Y.Z, carrying the metrics."""
+    from mlops_ci.services.registry import register as do_register
+
+    outcome = do_register(
+        root,
+        model,
+        version=version,
+        bump=bump,
+        ref=ref,
+        message=message,
+        push=push,  # type: ignore[arg-type]
+    )
+    if as_json:
+        _emit_json(outcome.as_dict())
+        return
+    click.echo(_describe_tag(outcome, f"registered {model} {outcome.version}"))
+
+
+@click.command()
+@click.argument("model")
+@click.option("--stage", required=True, help="Stage to assign, e.g. staging or production.")
+@click.option("--version", "version", help="Version to promote (default: the latest).")
+@click.option("--push", is_flag=True, help=_PUSH_HELP)
+@click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
+@_root_option
+def promote(
+    *, model: str, stage: str, version: str | None, push: bool, as_json: bool, root: Path
+) -> None:
+    """Promote a version of MODEL to a stage (tag MODEL#STAGE#N) after the policy allows it.
+
+    Refused (exit 2) when the stage is not allowed, the order is strict and the version
+    skipped a stage, its gates fail, or its commit is not on the default branch.
+    """
+    from mlops_ci.services.promote import promote as do_promote
+
+    outcome = do_promote(root, model, stage, version=version, push=push)
+    if as_json:
+        _emit_json(outcome.as_dict())
+        return
+    if outcome.extra.get("noop"):
+        click.echo(f"{model} {outcome.version} already holds {stage} (tag {outcome.tag})")
+    else:
+        click.echo(_describe_tag(outcome, f"promoted {model} {outcome.version} to {stage}"))
+    _echo_github(outcome.extra.get("github"))
+
+
+@click.command()
+@click.argument("model")
+@click.option("--stage", required=True, help="Stage to roll back.")
+@click.option("--to", "to_version", help="Version to return to (default: the previous holder).")
+@click.option("--push", is_flag=True, help=_PUSH_HELP)
+@click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
+@_root_option
+def rollback(
+    *, model: str, stage: str, to_version: str | None, push: bool, as_json: bool, root: Path
+) -> None:
+    """Give STAGE of MODEL back to the previous holder, with a new tag (history is kept)."""
+    from mlops_ci.services.promote import rollback as do_rollback
+
+    outcome = do_rollback(root, model, stage, to_version=to_version, push=push)
+    if as_json:
+        _emit_json(outcome.as_dict())
+        return
+    previous = outcome.extra.get("previous")
+    click.echo(
+        _describe_tag(outcome, f"rolled back {model} {stage} from {previous} to {outcome.version}")
+    )
+    _echo_github(outcome.extra.get("github"))
+
+
+@click.command()
+@click.argument("model")
+@click.option("--message", "-m", help="Tag message.")
+@click.option("--push", is_flag=True, help=_PUSH_HELP)
+@click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
+@_root_option
+def deprecate(model: str, message: str | None, push: bool, as_json: bool, root: Path) -> None:
+    """Deprecate MODEL (tag MODEL@deprecated): it leaves the registry listing."""
+    from mlops_ci.services.registry import deprecate as do_deprecate
+
+    outcome = do_deprecate(root, model, message=message, push=push)
+    if as_json:
+        _emit_json(outcome.as_dict())
+        return
+    click.echo(_describe_tag(outcome, f"deprecated {model}"))
+
+
+@click.command("registry")
+@click.argument("model", required=False)
+@click.option("--deprecated", "include_deprecated", is_flag=True, help="Include deprecated models.")
+@click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
+@_root_option
+def registry(model: str | None, include_deprecated: bool, as_json: bool, root: Path) -> None:
+    """Show the registry: each model's latest version and who holds each stage."""
+    from mlops_ci.services.registry import open_registry, registry_view
+
+    views = registry_view(open_registry(root), model, include_deprecated=include_deprecated)
+    if as_json:
+        _emit_json({"models": views})
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if model is None:
+        stages = list(dict.fromkeys(s for v in views for s in v["stages"]))
+        table = Table("model", "latest", *stages, title="Model registry")
+        for view in views:
+            table.add_row(
+                view["name"] + (" (deprecated)" if view["deprecated"] else ""),
+                view["latest"] or "-",
+                *[view["stages"].get(s) or "-" for s in stages],
+            )
+        console.print(table)
+        return
+    view = views[0]
+    table = Table("version", "commit", "stages", "active", "registered at", "by", title=model)
+    for v in view["versions"]:
+        table.add_row(
+            v["version"][:20],
+            v["commit"][:12],
+            ", ".join(v["stages"]) or "-",
+            "yes" if v["active"] else "no",
+            v["created_at"] or "-",
+            v["author"] or "-",
+        )
+    console.print(table)
+    console.print(f"latest: {view['latest'] or '-'}")
+
+
+@click.command()
+@click.argument("model")
+@click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
+@_root_option
+def history(model: str, as_json: bool, root: Path) -> None:
+    """Show every registry event of MODEL, oldest first (who, when, which tag)."""
+    from mlops_ci.services.registry import history_view, open_registry
+
+    events = history_view(open_registry(root), model)
+    if as_json:
+        _emit_json({"model": model, "events": events})
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("time", "event", "version", "stage", "tag", "commit", "by", title=model)
+    for e in events:
+        table.add_row(
+            e["time"],
+            e["action"],
+            e["version"] or "-",
+            e["stage"] or "-",
+            e["tag"],
+            str(e["commit"])[:12],
+            e["author"] or "-",
+        )
+    Console().print(table)
+
+
+@click.command()
+@click.option("--tag", "tag", required=True, help="Version tag to release, e.g. model@v1.2.0.")
+@click.option("--dry-run", is_flag=True, help="Check and build the assets; publish nothing.")
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to write the assets (default: .mlops-ci/release/<tag>/).",
+)
+@click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
+@_root_option
+def release(tag: str, dry_run: bool, output: Path | None, as_json: bool, root: Path) -> None:
+    """Release a registered version: verify the tag, check gates, fetch the model with
+    DVC, render the model card, and publish a GitHub Release with the assets.
+
+    Without a GitHub token the assets are written to --output.
+    """
+    from mlops_ci.services.release import release as do_release
+
+    result = do_release(root, tag, dry_run=dry_run, output=output)
+    if as_json:
+        _emit_json(result)
+        return
+    for line in result.get("lines", []):
+        click.echo(line)
+
+
+def _echo_github(info: Any) -> None:
+    if not info:
+        click.echo("(no GitHub token and repository: recorded locally only)")
+        return
+    for key, value in info.items():
+        click.echo(f"github: {key}: {value}")

@@ -1,0 +1,170 @@
+"""Promote a version to a stage, or roll a stage back: policy first, then one tag.
+
+The order never changes: gather facts (registry state, the version's gates on its own
+metrics, reachability from the default branch) → `core.promotion` decides → write the
+stage tag (and push it, one tag per push) → on GitHub, record a Deployment to the
+stage's environment and add the stage to the release notes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from mlops_ci.core.promotion import PromotionFacts, PromotionPlan, plan_promotion, plan_rollback
+from mlops_ci.core.tags import next_counter
+from mlops_ci.errors import GitError, PolicyRefused
+from mlops_ci.services.registry import (
+    GateCheck,
+    Registry,
+    TagOutcome,
+    check_gates,
+    open_registry,
+    read_metrics_at,
+    write_tag,
+)
+
+
+def _refuse(plan: PromotionPlan) -> PolicyRefused:
+    what = "rollback" if plan.action == "rollback" else "promotion"
+    target = f"{plan.model}@{plan.version}" if plan.version else plan.model
+    return PolicyRefused(
+        f"{what} of {target} to {plan.stage!r} refused: " + "; ".join(plan.refusals)
+    )
+
+
+def _on_default_branch(reg: Registry, commit: str) -> tuple[bool, str]:
+    branch = reg.config.default_branch or reg.git.default_branch()
+    try:
+        ref = reg.git.branch_ref(branch)
+    except GitError:
+        return False, branch
+    return reg.git.is_ancestor(commit, ref), branch
+
+
+def promote(
+    root: Path,
+    model: str,
+    stage: str,
+    *,
+    version: str | None = None,
+    push: bool = False,
+    env: Mapping[str, str] | None = None,
+) -> TagOutcome:
+    """Assign ``stage`` to ``version`` (default: the latest) after the policy allows it."""
+    env = os.environ if env is None else env
+    reg = open_registry(root, fetch=push)
+    artifact = reg.artifact(model)
+    policy = reg.model_config(model).promotion
+    allowed = reg.allowed_stages(model)
+    target = version or (artifact.latest if artifact else None)
+    gates: GateCheck | None = None
+    on_branch: bool | None = None
+    branch = ""
+    state = artifact.versions.get(target) if artifact and target else None
+    if state is not None and state.registered:
+        if policy.require_gates:
+            gates = check_gates(reg, model, read_metrics_at(reg, model, state.commit))
+        if policy.require_default_branch:
+            on_branch, branch = _on_default_branch(reg, state.commit)
+    facts = PromotionFacts(
+        allowed_stages=allowed,
+        order=policy.order,
+        require_gates=policy.require_gates,
+        gate_failures=gates.failures if gates else (),
+        require_default_branch=policy.require_default_branch,
+        on_default_branch=on_branch,
+        default_branch=branch,
+    )
+    plan = plan_promotion(
+        artifact, model, stage, target, facts, next_counter(model, reg.tag_names())
+    )
+    if not plan.allowed:
+        raise _refuse(plan)
+    extra: dict[str, Any] = {"previous": plan.previous, "noop": plan.noop}
+    if gates is not None:
+        extra["gates"] = gates.results
+    if plan.noop:
+        holder = artifact.holder(stage) if artifact else None
+        tag = holder.event.tag if holder else plan.tag
+        pushed = False
+        if push:
+            reg.git.push_tag(tag)
+            pushed = True
+        outcome = TagOutcome(
+            model, "promote", tag, plan.commit, plan.version, stage, pushed=pushed, extra=extra
+        )
+    else:
+        created, pushed = write_tag(reg, plan.tag, plan.commit, plan.message(), push=push)
+        outcome = TagOutcome(
+            model,
+            "promote",
+            plan.tag,
+            plan.commit,
+            plan.version,
+            stage,
+            created=created,
+            pushed=pushed,
+            extra=extra,
+        )
+    outcome.extra["github"] = _record_on_github(reg, outcome, env)
+    return outcome
+
+
+def rollback(
+    root: Path,
+    model: str,
+    stage: str,
+    *,
+    to_version: str | None = None,
+    push: bool = False,
+    env: Mapping[str, str] | None = None,
+) -> TagOutcome:
+    """Re-assign the previous holder of ``stage`` (or ``to_version``) with a new tag."""
+    env = os.environ if env is None else env
+    reg = open_registry(root, fetch=push)
+    artifact = reg.artifact(model)
+    plan = plan_rollback(
+        artifact,
+        model,
+        stage,
+        to_version,
+        reg.allowed_stages(model),
+        next_counter(model, reg.tag_names()),
+    )
+    if not plan.allowed:
+        raise _refuse(plan)
+    created, pushed = write_tag(reg, plan.tag, plan.commit, plan.message(), push=push)
+    outcome = TagOutcome(
+        model,
+        "rollback",
+        plan.tag,
+        plan.commit,
+        plan.version,
+        stage,
+        created=created,
+        pushed=pushed,
+        extra={"previous": plan.previous},
+    )
+    outcome.extra["github"] = _record_on_github(reg, outcome, env)
+    return outcome
+
+
+def _record_on_github(
+    reg: Registry, outcome: TagOutcome, env: Mapping[str, str]
+) -> dict[str, Any] | None:
+    """A Deployment of the version to the stage's environment, and the release notes.
+
+    Only with a token and a repository (a runner, or a person who exported both).
+    """
+    from mlops_ci.context import RunContext
+
+    context = RunContext.from_environ(env)
+    if context.token is None or not context.repository:
+        return None
+    from mlops_ci.services.release import record_stage_on_github
+
+    environment = reg.model_config(outcome.model).environment_for(outcome.stage or "")
+    return record_stage_on_github(reg, context, outcome, environment)

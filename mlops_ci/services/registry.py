@@ -1,0 +1,404 @@
+"""Registry journeys: read the state, register versions, deprecate, show history.
+
+Wires the git adapter (tags, files at a revision) to the pure core (`core.tags`,
+`core.registry`, `core.gates`). Returns plain data; the CLI renders it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlops_ci.adapters.git import Git, TagResult
+from mlops_ci.core.registry import (
+    ArtifactState,
+    GitTagRecord,
+    RegistryState,
+    allowed_stages,
+    build_state,
+    display_stages,
+)
+from mlops_ci.core.tags import (
+    Action,
+    Bump,
+    SemVer,
+    format_tag,
+    is_valid_artifact,
+    next_counter,
+    next_version,
+)
+from mlops_ci.errors import ConfigError, InputError, PolicyRefused
+
+GTO_CONFIG = ".gto"
+METRICS_MARKER = "metrics: "
+
+
+@dataclass
+class Registry:
+    """One repository's registry: git, config and the state its tags describe."""
+
+    root: Path
+    git: Git
+    config: Any  # mlops_ci.config.Config
+    gto_stages: list[str] | None
+    records: list[GitTagRecord]
+    state: RegistryState
+
+    def artifact(self, model: str) -> ArtifactState | None:
+        return self.state.artifact(model)
+
+    def model_config(self, model: str) -> Any:
+        return self.config.model(model)
+
+    def allowed_stages(self, model: str) -> list[str]:
+        """Stages the model may be promoted to, in order."""
+        if model in self.config.models or not self.gto_stages:
+            return list(self.config.model(model).stages)
+        return list(self.gto_stages)
+
+    def shown_stages(self, model: str) -> list[str]:
+        listed = self.config.models.get(model)
+        allowed = allowed_stages(listed.stages if listed else None, self.gto_stages)
+        return display_stages(allowed, self.artifact(model))
+
+    def tag_names(self) -> list[str]:
+        return [r.name for r in self.records]
+
+    def refresh(self) -> None:
+        self.records = self.git.tags()
+        self.state = build_state(self.records)
+
+
+def read_gto_stages(root: Path) -> list[str] | None:
+    """The ``stages:`` list of GTO's ``.gto`` file, when there is one."""
+    path = root / GTO_CONFIG
+    if not path.is_file():
+        return None
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{GTO_CONFIG}: not valid YAML: {exc}", file=GTO_CONFIG) from None
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{GTO_CONFIG}: expected a mapping", file=GTO_CONFIG)
+    stages = data.get("stages")
+    if stages is None:
+        return None
+    if not isinstance(stages, list) or not all(isinstance(s, str) for s in stages):
+        raise ConfigError(f"{GTO_CONFIG}: stages: expected a list of names", file=GTO_CONFIG)
+    return list(stages)
+
+
+def open_registry(root: Path, *, fetch: bool = False) -> Registry:
+    """Open the registry of the repository at ``root`` (one `git for-each-ref` call)."""
+    from mlops_ci.config import load_config
+
+    git = Git(root)
+    if not git.is_repo():
+        raise InputError(f"{root}: not a git repository", hint="run inside your project's clone")
+    if fetch and git.has_remote():
+        git.fetch_tags()
+    config = load_config(root).config
+    records = git.tags()
+    return Registry(root, git, config, read_gto_stages(root), records, build_state(records))
+
+
+# --- views ------------------------------------------------------------------------
+
+
+def model_view(reg: Registry, model: str) -> dict[str, Any]:
+    """One model as JSON-ready data: latest, stage holders, versions."""
+    artifact = reg.artifact(model)
+    stages: dict[str, str | None] = dict.fromkeys(reg.shown_stages(model))
+    versions: list[dict[str, Any]] = []
+    if artifact is not None:
+        for stage, holder in artifact.stages.items():
+            stages[stage] = holder.version
+        ordered = sorted(
+            artifact.versions.values(),
+            key=lambda v: (v.semver.precedence() if v.semver else (), v.version),
+            reverse=True,
+        )
+        for v in ordered:
+            reg_event = v.registration
+            versions.append(
+                {
+                    "version": v.version,
+                    "commit": v.commit,
+                    "registered": v.registered,
+                    "active": v.active,
+                    "stages": artifact.stages_of(v.version),
+                    "created_at": reg_event.time.isoformat() if reg_event else None,
+                    "author": reg_event.tagger_name if reg_event else None,
+                    "tag": reg_event.tag if reg_event else None,
+                }
+            )
+    return {
+        "name": model,
+        "latest": artifact.latest if artifact is not None else None,
+        "deprecated": artifact.deprecated if artifact is not None else False,
+        "stages": stages,
+        "versions": versions,
+    }
+
+
+def registry_view(
+    reg: Registry, model: str | None = None, *, include_deprecated: bool = False
+) -> list[dict[str, Any]]:
+    """Every model (tags and config), or one; deprecated ones only when asked or named."""
+    if model is not None:
+        if reg.artifact(model) is None and model not in reg.config.models:
+            raise InputError(f"model {model!r} is not in the registry or mlops-ci.yaml")
+        return [model_view(reg, model)]
+    names = list(dict.fromkeys([*sorted(reg.state.artifacts), *reg.config.models]))
+    views = [model_view(reg, name) for name in names]
+    return [v for v in views if include_deprecated or not v["deprecated"]]
+
+
+def history_view(reg: Registry, model: str) -> list[dict[str, Any]]:
+    """Every registry event of a model, oldest first."""
+    artifact = reg.artifact(model)
+    if artifact is None:
+        raise InputError(f"model {model!r} has no registry tags")
+    return [e.as_dict() for e in artifact.events]
+
+
+# --- metrics and gates at a commit --------------------------------------------------
+
+
+def metrics_files(reg: Registry, model: str) -> list[str]:
+    return list(reg.model_config(model).metrics or reg.config.metrics.files)
+
+
+def read_metrics_at(reg: Registry, model: str, rev: str) -> dict[str, dict[str, Any]]:
+    """The model's metrics files at ``rev``, parsed; files absent at ``rev`` are left out.
+
+    Files committed to git are read from git; DVC-tracked ones through DVC at ``rev``.
+    """
+    from mlops_ci.core.formats import parse_metrics
+
+    found: dict[str, dict[str, Any]] = {}
+    for path in metrics_files(reg, model):
+        raw = reg.git.show_file(rev, path)
+        if raw is None:
+            raw = _dvc_read(reg.root, path, rev)
+        if raw is None:
+            continue
+        found[path] = parse_metrics(raw, path)
+    return found
+
+
+def _dvc_read(root: Path, path: str, rev: str) -> bytes | None:
+    if not (root / ".dvc").is_dir():
+        return None
+    try:
+        import dvc.api
+
+        data: bytes = dvc.api.read(path, repo=str(root), rev=rev, mode="rb")
+    except Exception:  # any DVC failure means: not available at that revision
+        return None
+    return data
+
+
+@dataclass
+class GateCheck:
+    """Gate results of one version on its own metrics."""
+
+    verdict: str
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[str]:
+        return [r["reason"] for r in self.results if r["verdict"] == "fail"]
+
+
+def check_gates(reg: Registry, model: str, metrics: Mapping[str, Mapping[str, Any]]) -> GateCheck:
+    """Absolute gates (min/max, required) of ``model`` on these metrics (no baseline)."""
+    from mlops_ci.core.gates import evaluate
+    from mlops_ci.core.metrics import diff
+
+    gates = reg.config.gates_for_model(model)
+    if not gates:
+        return GateCheck("none")
+    no_base = dict.fromkeys(metrics, "a version is judged on its own metrics")
+    summary = evaluate(diff({}, dict(metrics), no_base=no_base), gates)
+    results = [
+        {
+            "gate": r.gate,
+            "metric": r.metric,
+            "file": r.file,
+            "verdict": r.verdict,
+            "reason": r.reason,
+            "value": r.head,
+        }
+        for r in summary.results
+    ]
+    return GateCheck(summary.verdict, results)
+
+
+def flat_metrics(metrics: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    from mlops_ci.core.metrics import flatten
+
+    flat: dict[str, Any] = {}
+    for path, data in metrics.items():
+        for key, value in flatten(data).items():
+            flat[f"{path}:{key}"] = value
+    return flat
+
+
+def tag_message_with_metrics(first_line: str, metrics: Mapping[str, Mapping[str, Any]]) -> str:
+    """A register tag message: the summary line, then the metrics as one JSON line."""
+    body = json.dumps(flat_metrics(metrics), sort_keys=True, allow_nan=True)
+    return f"{first_line}\n\n{METRICS_MARKER}{body}\n"
+
+
+def metrics_from_message(message: str) -> dict[str, Any] | None:
+    """The metrics a register tag message carries (None when it has none)."""
+    for line in message.splitlines():
+        if line.startswith(METRICS_MARKER):
+            try:
+                data = json.loads(line[len(METRICS_MARKER) :])
+            except json.JSONDecodeError:
+                return None
+            return data if isinstance(data, dict) else None
+    return None
+
+
+# --- writes -------------------------------------------------------------------------
+
+
+@dataclass
+class TagOutcome:
+    """A tag the registry wrote (or found already written)."""
+
+    model: str
+    action: str
+    tag: str
+    commit: str
+    version: str | None = None
+    stage: str | None = None
+    created: bool = False
+    pushed: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "action": self.action,
+            "tag": self.tag,
+            "commit": self.commit,
+            "version": self.version,
+            "stage": self.stage,
+            "created": self.created,
+            "pushed": self.pushed,
+            **self.extra,
+        }
+
+
+def _check_model_name(model: str) -> None:
+    if not is_valid_artifact(model):
+        raise InputError(
+            f"{model!r} is not a valid model name: letters, digits, '-', '_', '/', starting "
+            "and ending with a letter or digit (monorepo: dir:name)"
+        )
+
+
+def write_tag(reg: Registry, name: str, rev: str, message: str, *, push: bool) -> tuple[bool, bool]:
+    """Create (idempotently) and optionally push one tag; (created, pushed)."""
+    result: TagResult = reg.git.create_annotated_tag(name, rev, message)
+    pushed = False
+    if push:
+        if not reg.git.has_remote():
+            raise InputError("--push: the repository has no 'origin' remote")
+        reg.git.push_tag(name)
+        pushed = True
+    return result.outcome == "created", pushed
+
+
+def register(
+    root: Path,
+    model: str,
+    *,
+    version: str | None = None,
+    bump: Bump | None = None,
+    ref: str = "HEAD",
+    message: str | None = None,
+    push: bool = False,
+) -> TagOutcome:
+    """Register ``model`` at ``ref`` as ``version`` (or the next ``bump``)."""
+    _check_model_name(model)
+    if version is not None and bump is not None:
+        raise InputError("pass --version or --bump, not both")
+    if version is not None and not SemVer.is_valid(version):
+        raise InputError(f"{version!r} is not a version: expected v + SemVer 2.0, e.g. v1.2.0")
+    reg = open_registry(root, fetch=push)
+    commit = reg.git.rev_parse(ref)
+    artifact = reg.artifact(model)
+    at_commit = [
+        v
+        for v in (artifact.versions.values() if artifact else [])
+        if v.registered and v.active and v.commit == commit
+    ]
+    if version is None:
+        if at_commit:
+            # Re-running `register --bump` on a registered commit is a no-op.
+            version = max(
+                at_commit, key=lambda v: v.semver.precedence() if v.semver else ()
+            ).version
+        else:
+            existing = list(artifact.versions) if artifact else []
+            version = next_version(existing, bump or reg.model_config(model).bump)
+    elif at_commit and all(v.version != version for v in at_commit):
+        raise PolicyRefused(
+            f"commit {commit[:12]} is already registered as {model}@{at_commit[0].version}",
+            hint="register another commit, or deregister that version first",
+        )
+    tag = format_tag(model, Action.REGISTER, version=version)
+    metrics = read_metrics_at(reg, model, commit)
+    first = message or f"Registering artifact {model} version {version}"
+    created, pushed = write_tag(
+        reg, tag, commit, tag_message_with_metrics(first, metrics), push=push
+    )
+    return TagOutcome(
+        model,
+        "register",
+        tag,
+        commit,
+        version=version,
+        created=created,
+        pushed=pushed,
+        extra={"metrics": flat_metrics(metrics)},
+    )
+
+
+def deprecate(
+    root: Path, model: str, *, message: str | None = None, push: bool = False
+) -> TagOutcome:
+    """Deprecate ``model`` (tag ``model@deprecated`` at the commit of its last event)."""
+    _check_model_name(model)
+    reg = open_registry(root, fetch=push)
+    artifact = reg.artifact(model)
+    if artifact is None:
+        raise InputError(f"model {model!r} has no registry tags to deprecate")
+    if artifact.deprecated:
+        last = artifact.events[-1]
+        pushed = False
+        if push:
+            reg.git.push_tag(last.tag)
+            pushed = True
+        return TagOutcome(model, "deprecate", last.tag, last.commit, pushed=pushed)
+    tag = format_tag(model, Action.DEPRECATE)
+    if tag in reg.tag_names():
+        # Deprecated before and used again since: a counter makes the new tag unique.
+        tag = format_tag(model, Action.DEPRECATE, counter=next_counter(model, reg.tag_names()))
+    commit = artifact.events[-1].commit
+    created, pushed = write_tag(
+        reg, tag, commit, message or f"Deprecating artifact {model}", push=push
+    )
+    return TagOutcome(model, "deprecate", tag, commit, created=created, pushed=pushed)
