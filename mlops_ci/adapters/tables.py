@@ -1,0 +1,349 @@
+"""Reading monitoring data: CSV and Parquet into numpy columns, in batches.
+
+A source is a local file, a directory (every CSV/Parquet file under it), a glob
+(`data/2024-*.parquet`), or an fsspec URL (`s3://bucket/prefix/*.csv`). Numeric
+columns become float64 with NaN for nulls; everything else (text, booleans,
+dictionaries) becomes categorical codes with their labels. Files are read batch by
+batch through pyarrow (no per-row Python), with a progress bar when asked.
+
+Every problem is one `InputError` line naming the file and what was expected.
+"""
+
+from __future__ import annotations
+
+import glob as globlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from mlops_ci.core.drift import Column
+from mlops_ci.errors import InputError
+
+CSV_SUFFIXES = (".csv", ".tsv", ".csv.gz", ".tsv.gz", ".csv.bz2", ".csv.zst")
+PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
+CSV_BLOCK_BYTES = 16 << 20
+PARQUET_BATCH_ROWS = 262_144
+#: Environment variables that give an S3-compatible endpoint, most specific first.
+S3_ENDPOINT_VARIABLES = ("MLOPS_CI_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
+
+
+@dataclass
+class Table:
+    """Columns by name, and the files they came from."""
+
+    columns: dict[str, Column]
+    files: list[str] = field(default_factory=list)
+    rows: int = 0
+
+    def labels(self, name: str) -> np.ndarray[Any, Any]:
+        """A column's values as an array: floats, or labels (None = missing)."""
+        column = self.columns[name]
+        if column.kind == "numeric":
+            return column.values
+        labels = np.array([*column.categories, None], dtype=object)
+        picked: np.ndarray[Any, Any] = labels[column.values]  # code -1 picks the trailing None
+        return picked
+
+
+def storage_options_from_env(url: str, env: Mapping[str, str]) -> dict[str, Any]:
+    """fsspec options an URL needs from the environment (an S3-compatible endpoint)."""
+    if url.startswith(("s3://", "s3a://")):
+        for name in S3_ENDPOINT_VARIABLES:
+            if env.get(name):
+                return {"client_kwargs": {"endpoint_url": env[name]}}
+    return {}
+
+
+def is_url(source: str) -> bool:
+    return "://" in source and not source.startswith("file://")
+
+
+def _has_magic(path: str) -> bool:
+    return any(c in path for c in "*?[")
+
+
+def _format_of(name: str) -> str | None:
+    lower = name.lower()
+    if lower.endswith(PARQUET_SUFFIXES):
+        return "parquet"
+    if lower.endswith(CSV_SUFFIXES):
+        return "csv"
+    return None
+
+
+def resolve_files(
+    source: str, root: Path, storage_options: Mapping[str, Any] | None = None
+) -> tuple[Any, list[str]]:
+    """(filesystem or None for local, the data files a source names, sorted)."""
+    if is_url(source):
+        import fsspec  # type: ignore[import-untyped]
+
+        try:
+            fs, path = fsspec.core.url_to_fs(source, **dict(storage_options or {}))
+            if _has_magic(path):
+                found = sorted(str(p) for p in fs.glob(path))
+            elif fs.isdir(path):
+                found = sorted(str(p) for p in fs.find(path))
+            elif fs.exists(path):
+                found = [path]
+            else:
+                found = []
+        except (OSError, ValueError, ImportError) as exc:
+            raise InputError(f"{source}: cannot list: {_reason(exc)}", file=source) from None
+        protocol = fs.protocol[0] if isinstance(fs.protocol, tuple) else fs.protocol
+        files = [f for f in found if _format_of(f)]
+        _require(files, source, found)
+        return fs, [f"{protocol}://{f}" if "://" not in f else f for f in files]
+    local = source.removeprefix("file://")
+    base = Path(local) if Path(local).is_absolute() else root / local
+    if _has_magic(local):
+        found = sorted(globlib.glob(str(base), recursive=True))
+    elif base.is_dir():
+        found = sorted(str(p) for p in base.rglob("*") if p.is_file())
+    elif base.exists():
+        found = [str(base)]
+    else:
+        raise InputError(f"{source}: no such file or directory", file=source)
+    files = [f for f in found if _format_of(f)]
+    _require(files, source, found)
+    return None, files
+
+
+def _require(files: list[str], source: str, found: list[str]) -> None:
+    if files:
+        return
+    if found:
+        raise InputError(
+            f"{source}: expected CSV or Parquet files "
+            f"({', '.join(CSV_SUFFIXES[:2] + PARQUET_SUFFIXES[:1])}), found {found[0]}",
+            file=source,
+        )
+    raise InputError(f"{source}: no files match", file=source)
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:300]
+
+
+class _Progress:
+    """A rich progress bar over total bytes/rows, or nothing."""
+
+    def __init__(self, enabled: bool, description: str) -> None:
+        self._bar: Any = None
+        self._task: Any = None
+        if enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+            self._bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self._task = self._bar.add_task(description, total=None)
+
+    def __enter__(self) -> _Progress:
+        if self._bar is not None:
+            self._bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def add_total(self, amount: int) -> None:
+        if self._bar is not None:
+            task = self._bar.tasks[0]
+            self._bar.update(self._task, total=(task.total or 0) + amount)
+
+    def advance(self, amount: int) -> None:
+        if self._bar is not None:
+            self._bar.advance(self._task, amount)
+
+
+def _open(fs: Any, name: str) -> IO[bytes]:
+    if fs is None:
+        return open(name, "rb")
+    return fs.open(name, "rb")  # type: ignore[no-any-return]
+
+
+def _size(fs: Any, name: str) -> int:
+    try:
+        return int(fs.size(name)) if fs is not None else Path(name).stat().st_size
+    except (OSError, TypeError, ValueError):
+        return 0
+
+
+def _csv_batches(handle: IO[bytes], name: str, columns: Sequence[str] | None) -> Iterator[Any]:
+    import pyarrow as pa  # type: ignore[import-untyped]
+    from pyarrow import csv
+
+    lower = name.lower()
+    parse = csv.ParseOptions(delimiter="\t" if ".tsv" in lower else ",")
+    compressed = lower.endswith((".gz", ".bz2", ".zst"))
+    stream = pa.input_stream(handle, compression="detect") if compressed else handle
+    read = csv.ReadOptions(block_size=CSV_BLOCK_BYTES)
+    reader = csv.open_csv(stream, read_options=read, parse_options=parse)
+    names = reader.schema.names
+    wanted = [c for c in columns if c in names] if columns is not None else None
+    # Types are inferred from the first block; a column of whole numbers there may hold
+    # decimals further down, so numbers are read as float64 from the start.
+    integers = [f.name for f in reader.schema if pa.types.is_integer(f.type)]
+    if integers and not compressed and handle.seekable():
+        handle.seek(0)
+        convert = csv.ConvertOptions(column_types=dict.fromkeys(integers, pa.float64()))
+        reader = csv.open_csv(
+            handle, read_options=read, parse_options=parse, convert_options=convert
+        )
+    for batch in reader:
+        yield batch.select(wanted) if wanted is not None else batch
+
+
+def _parquet_batches(handle: IO[bytes], columns: Sequence[str] | None) -> Iterator[Any]:
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+    parquet = pq.ParquetFile(handle)
+    names = parquet.schema_arrow.names
+    wanted = [c for c in columns if c in names] if columns is not None else None
+    yield from parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=wanted)
+
+
+@dataclass
+class _Accumulator:
+    """Per-column chunks from every batch of every file, joined at the end."""
+
+    numeric: dict[str, list[np.ndarray[Any, Any]]] = field(default_factory=dict)
+    text: dict[str, list[Any]] = field(default_factory=dict)
+    origin: dict[str, str] = field(default_factory=dict)
+    rows: int = 0
+
+    def add(self, batch: Any, name: str) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc  # type: ignore[import-untyped]
+
+        for column, array in zip(batch.schema.names, batch.columns, strict=True):
+            kind = _kind_of(array.type)
+            if column not in self.origin:
+                self.origin[column] = name
+                # A column first seen in a later file is missing in the earlier rows.
+                if kind == "numeric":
+                    self.numeric[column] = [np.full(self.rows, np.nan)]
+                else:
+                    self.text[column] = [pa.nulls(self.rows, pa.string())]
+            elif (kind == "numeric") != (column in self.numeric):
+                first = "numbers" if column in self.numeric else "text"
+                raise InputError(
+                    f"{name}: column {column!r} holds {'numbers' if kind == 'numeric' else 'text'}"
+                    f" but {first} in {self.origin[column]}; expected one type per column",
+                    file=name,
+                )
+            if kind == "numeric":
+                values = pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False)
+                self.numeric[column].append(np.asarray(values, dtype=np.float64))
+            else:
+                self.text[column].append(pc.cast(array, pa.string()))
+        for column in list(self.numeric) + list(self.text):
+            if column not in batch.schema.names:
+                if column in self.numeric:
+                    self.numeric[column].append(np.full(batch.num_rows, np.nan))
+                else:
+                    self.text[column].append(pa.nulls(batch.num_rows, pa.string()))
+        self.rows += batch.num_rows
+
+    def columns(self) -> dict[str, Column]:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        out: dict[str, Column] = {}
+        for name in self.origin:
+            if name in self.numeric:
+                chunks = self.numeric.pop(name)
+                values = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+                out[name] = Column("numeric", values)
+            else:
+                joined = pa.chunked_array(self.text.pop(name), type=pa.string())
+                encoded = pc.dictionary_encode(joined.combine_chunks())
+                codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+                labels = tuple(str(v) for v in encoded.dictionary.to_pylist())
+                out[name] = Column("categorical", codes.astype(np.int64), labels)
+        return out
+
+
+def _kind_of(arrow_type: Any) -> str:
+    import pyarrow as pa
+
+    if pa.types.is_boolean(arrow_type):
+        return "text"
+    if pa.types.is_dictionary(arrow_type):
+        return "numeric" if _kind_of(arrow_type.value_type) == "numeric" else "text"
+    if (
+        pa.types.is_integer(arrow_type)
+        or pa.types.is_floating(arrow_type)
+        or pa.types.is_decimal(arrow_type)
+        or pa.types.is_temporal(arrow_type)
+        or pa.types.is_null(arrow_type)
+    ):
+        return "numeric"
+    return "text"
+
+
+def read_table(
+    source: str,
+    *,
+    root: Path | None = None,
+    columns: Sequence[str] | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+    progress: bool = False,
+) -> Table:
+    """Read every file a source names into one table of numpy columns.
+
+    ``columns`` limits what is read (absent ones are simply not returned). Raises
+    `InputError` with the file and the problem for anything unreadable.
+    """
+    import pyarrow as pa
+
+    fs, files = resolve_files(source, root or Path.cwd(), storage_options)
+    acc = _Accumulator()
+    with _Progress(progress, f"reading {source}") as bar:
+        for name in files:
+            bar.add_total(_size(fs, name))
+        for name in files:
+            fmt = _format_of(name)
+            try:
+                with _open(fs, name) as handle:
+                    if fmt == "parquet":
+                        size = _size(fs, name)
+                        for batch in _parquet_batches(handle, columns):
+                            acc.add(batch, name)
+                        bar.advance(size)
+                    else:
+                        last = 0
+                        for batch in _csv_batches(handle, name, columns):
+                            acc.add(batch, name)
+                            where = _tell(handle)
+                            bar.advance(max(where - last, 0))
+                            last = max(where, last)
+            except InputError:
+                raise
+            except (pa.ArrowException, OSError, ValueError, EOFError) as exc:
+                kind = "Parquet" if fmt == "parquet" else "CSV"
+                raise InputError(
+                    f"{name}: not readable as {kind}: {_reason(exc)}", file=name
+                ) from None
+    table = Table(acc.columns(), files, acc.rows)
+    if not table.columns:
+        raise InputError(f"{source}: no columns found", file=source)
+    return table
+
+
+def _tell(handle: IO[bytes]) -> int:
+    try:
+        return int(handle.tell())
+    except (OSError, ValueError, AttributeError):
+        return 0
