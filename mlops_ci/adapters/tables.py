@@ -186,8 +186,9 @@ def _csv_batches(handle: IO[bytes], name: str, columns: Sequence[str] | None) ->
 
     lower = name.lower()
     parse = csv.ParseOptions(delimiter="\t" if ".tsv" in lower else ",")
-    compressed = lower.endswith((".gz", ".bz2", ".zst"))
-    stream = pa.input_stream(handle, compression="detect") if compressed else handle
+    codec = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd"}.get(Path(lower).suffix)
+    compressed = codec is not None
+    stream = pa.input_stream(handle, compression=codec) if compressed else handle
     read = csv.ReadOptions(block_size=CSV_BLOCK_BYTES)
     reader = csv.open_csv(stream, read_options=read, parse_options=parse)
     names = reader.schema.names
@@ -308,7 +309,8 @@ def read_table(
     """
     import pyarrow as pa
 
-    fs, files = resolve_files(source, root or Path.cwd(), storage_options)
+    root = root or Path.cwd()
+    fs, files = resolve_files(source, root, storage_options)
     acc = _Accumulator()
     with _Progress(progress, f"reading {source}") as bar:
         for name in files:
@@ -320,7 +322,7 @@ def read_table(
                     if fmt == "parquet":
                         size = _size(fs, name)
                         for batch in _parquet_batches(handle, columns):
-                            acc.add(batch, name)
+                            acc.add(batch, _shown(name, root))
                         bar.advance(size)
                     else:
                         last = 0
@@ -333,13 +335,24 @@ def read_table(
                 raise
             except (pa.ArrowException, OSError, ValueError, EOFError) as exc:
                 kind = "Parquet" if fmt == "parquet" else "CSV"
+                shown = _shown(name, root)
                 raise InputError(
-                    f"{name}: not readable as {kind}: {_reason(exc)}", file=name
+                    f"{shown}: not readable as {kind}: {_reason(exc)}", file=shown
                 ) from None
     table = Table(acc.columns(), files, acc.rows)
     if not table.columns:
         raise InputError(f"{source}: no columns found", file=source)
     return table
+
+
+def _shown(name: str, root: Path) -> str:
+    """A local file relative to the root when it is inside it; URLs as they are."""
+    if is_url(name):
+        return name
+    try:
+        return str(Path(name).resolve().relative_to(root.resolve()))
+    except ValueError:
+        return name
 
 
 def _tell(handle: IO[bytes]) -> int:
