@@ -48,6 +48,8 @@ DEFAULT_API_URL = "https://api.github.com"
 #: The login behind the job's GITHUB_TOKEN; that token cannot call GET /user.
 ACTIONS_BOT_LOGIN = "github-actions[bot]"
 STATUS_DESCRIPTION_LIMIT = 140
+#: GitHub refuses release notes longer than this.
+RELEASE_BODY_LIMIT = 125_000
 COMMENT_MODES = ("update", "recreate", "off")
 CommentMode = Literal["update", "recreate", "off"]
 
@@ -674,7 +676,7 @@ class GitHubRepo:
             lambda: repo.create_git_release(
                 tag=tag,
                 name=name,
-                message=fit(body, limit=125_000),
+                message=fit(body, limit=RELEASE_BODY_LIMIT),
                 draft=True,
                 prerelease=prerelease,
                 **extra,
@@ -776,10 +778,10 @@ class GitHubRepo:
         """Publish a draft (a no-op on a published release)."""
         release = self._get_release(release_id)
         if release.draft:
-            self._call(
+            release = self._call(
                 "release",
                 lambda: release.update_release(
-                    name=release.title or release.tag_name,
+                    name=release.name or release.tag_name,
                     message=release.body or "",
                     draft=False,
                     prerelease=release.prerelease,
@@ -789,18 +791,19 @@ class GitHubRepo:
         return self._release_result(release)
 
     def update_release_notes(self, release_id: int, body: str) -> ReleaseResult:
+        """Replace the release notes (the release keeps its draft/published state)."""
         release = self._get_release(release_id)
-        self._call(
+        updated = self._call(
             "release",
             lambda: release.update_release(
-                name=release.title or release.tag_name,
-                message=fit(body, limit=125_000),
+                name=release.name or release.tag_name,
+                message=fit(body, limit=RELEASE_BODY_LIMIT),
                 draft=release.draft,
                 prerelease=release.prerelease,
             ),
             idempotent=True,
         )
-        return self._release_result(release)
+        return self._release_result(updated)
 
     def publish(
         self,
@@ -822,7 +825,7 @@ class GitHubRepo:
             tag, name=name, body=body, target_commitish=target_commitish, prerelease=prerelease
         )
         uploaded = tuple(self._upload(release, Path(p), Path(p).name) for p in assets)
-        if (release.body or "") != fit(body, limit=125_000):
+        if (release.body or "") != fit(body, limit=RELEASE_BODY_LIMIT):
             self.update_release_notes(release.id, body)
         result = (
             self._release_result(self._get_release(release.id))

@@ -170,7 +170,9 @@ class GitHubDouble:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), RequestHandler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
         self._thread.start()
         return self
 
@@ -1041,6 +1043,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
     owner: GitHubDouble
     protocol_version = "HTTP/1.1"
     server_version = "GitHub.com"
+    # Headers and body leave in one write (no Nagle/delayed-ACK stalls).
+    wbufsize = 1 << 16
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         return  # keep test output quiet; the double keeps its own log
