@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Any
 
 import click
 
@@ -63,7 +62,9 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="mlops-ci", help="Show the version and exit.")
+@click.version_option(
+    __version__, "--version", prog_name="mlops-ci", help="Show the version and exit."
+)
 @click.option(
     "--traceback",
     is_flag=True,
@@ -116,5 +117,3 @@ def main(argv: list[str] | None = None) -> None:
         report_unexpected(exc)
         sys.exit(EXIT_UNEXPECTED)
     sys.exit(0)
-
-

@@ -151,14 +151,16 @@ class ModelConfig(_Strict):
         default_factory=dict,
         description="GitHub environment per stage (default: the stage's own name).",
     )
-    promotion: PromotionPolicy = Field(default_factory=PromotionPolicy)  # type: ignore[arg-type]
+    promotion: PromotionPolicy = Field(
+        default_factory=PromotionPolicy, description="Rules checked before a promotion."
+    )
     gates: dict[str, Gate] = Field(
         default_factory=dict, description="Gates a version must pass (default: metrics.gates)."
     )
     metrics: list[str] = Field(
         default_factory=list, description="Metrics files of this model (default: metrics.files)."
     )
-    card: ModelCard = Field(default_factory=ModelCard)  # type: ignore[arg-type]
+    card: ModelCard = Field(default_factory=ModelCard, description="Model card text for releases.")
     registration: Literal["manual", "on-merge"] = Field(
         "manual",
         alias="register",
@@ -186,7 +188,9 @@ class ModelConfig(_Strict):
 
 
 class ReportConfig(_Strict):
-    template: str | None = Field(None, description="Your own Jinja2 template (must keep the marker).")
+    template: str | None = Field(
+        None, description="Your own Jinja2 template (must keep the marker)."
+    )
     comment: Literal["update", "recreate", "off"] = Field(
         "update", description="Sticky comment mode: update in place, delete and re-post, or none."
     )
@@ -238,14 +242,18 @@ class MonitorConfig(_Strict):
     quality_gates: dict[str, Gate] = Field(
         default_factory=dict, description="Allowed degradation of model quality metrics."
     )
-    on_drift: OnDrift = Field(default_factory=OnDrift)  # type: ignore[arg-type]
+    on_drift: OnDrift = Field(
+        default_factory=OnDrift, description="What happens when drift is found."
+    )
 
 
 class Config(_Strict):
     """The whole of `mlops-ci.yaml`."""
 
     version: Literal[1] = Field(1, description="Config format version.")
-    pipeline: PipelineConfig = Field(default_factory=PipelineConfig)  # type: ignore[arg-type]
+    pipeline: PipelineConfig = Field(
+        default_factory=PipelineConfig, description="How the pipeline runs in CI."
+    )
     baseline: Literal["git", "dvc", "reproduce", "none"] = Field(
         "dvc",
         description=(
@@ -254,13 +262,21 @@ class Config(_Strict):
         ),
     )
     default_branch: str | None = Field(None, description="Default branch (default: detected).")
-    metrics: MetricsConfig = Field(default_factory=MetricsConfig)  # type: ignore[arg-type]
-    params: ParamsConfig = Field(default_factory=ParamsConfig)  # type: ignore[arg-type]
-    plots: PlotsConfig = Field(default_factory=PlotsConfig)  # type: ignore[arg-type]
-    data: DataConfig = Field(default_factory=DataConfig)  # type: ignore[arg-type]
+    metrics: MetricsConfig = Field(
+        default_factory=MetricsConfig, description="Metrics files and their quality gates."
+    )
+    params: ParamsConfig = Field(default_factory=ParamsConfig, description="Params files to diff.")
+    plots: PlotsConfig = Field(default_factory=PlotsConfig, description="Plots in the PR report.")
+    data: DataConfig = Field(
+        default_factory=DataConfig, description="DVC-tracked data: diff and update."
+    )
     models: dict[str, ModelConfig] = Field(default_factory=dict, description="Registry models.")
-    report: ReportConfig = Field(default_factory=ReportConfig)  # type: ignore[arg-type]
-    monitor: MonitorConfig = Field(default_factory=MonitorConfig)  # type: ignore[arg-type]
+    report: ReportConfig = Field(
+        default_factory=ReportConfig, description="The PR report and how it is posted."
+    )
+    monitor: MonitorConfig = Field(
+        default_factory=MonitorConfig, description="Drift and quality monitoring."
+    )
 
     @field_validator("models")
     @classmethod
@@ -278,7 +294,7 @@ class Config(_Strict):
         """The config of one model; a model not listed gets the defaults."""
         if name in self.models:
             return self.models[name]
-        return ModelConfig()  # type: ignore[call-arg]
+        return ModelConfig()
 
     def gates_for_model(self, name: str) -> dict[str, Gate]:
         model = self.model(name)
@@ -312,12 +328,13 @@ def _yaml_load_with_lines(text: str, filename: str) -> tuple[Any, dict[tuple[str
         loader.flatten_mapping(node)
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
-            key = loader.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            key = loader.construct_object(key_node, deep=True)
             try:
                 hash(key)
             except TypeError:
                 raise ConfigError(
-                    f"{filename}:{key_node.start_mark.line + 1}: a mapping key must be a plain value",
+                    f"{filename}:{key_node.start_mark.line + 1}: "
+                    "a mapping key must be a plain value",
                     file=filename,
                     line=key_node.start_mark.line + 1,
                 ) from None
@@ -346,7 +363,7 @@ def _yaml_load_with_lines(text: str, filename: str) -> tuple[Any, dict[tuple[str
                 walk(item, (*path, str(i)))
 
     try:
-        node = yaml.compose(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        node = yaml.compose(text, Loader=_Loader)
         if node is not None:
             walk(node, ())
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
@@ -460,7 +477,8 @@ def parse_config(text: str | bytes, filename: str = "mlops-ci.yaml") -> Config:
         )
     if not isinstance(data, dict):
         raise ConfigError(
-            f"{filename}: expected a mapping of sections at the top level, got {type(data).__name__}",
+            f"{filename}: expected a mapping of sections at the top level, "
+            f"got {type(data).__name__}",
             file=filename,
             line=1,
         )
@@ -488,7 +506,7 @@ def load_config(root: Path, path: Path | None = None) -> LoadedConfig:
             raise ConfigError(f"{shown}: cannot read: {exc.strerror}", file=shown) from None
         config = parse_config(raw, shown)
     else:
-        config = Config()  # type: ignore[call-arg]
+        config = Config()
     sources: dict[str, str] = {}
     config = apply_dvc_defaults(config, root, sources)
     return LoadedConfig(config=config, path=config_path, root=root, sources=sources)

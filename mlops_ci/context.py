@@ -187,10 +187,10 @@ def _pull_request_fields(event_name: str, event: Mapping[str, Any]) -> dict[str,
             return {"pr_number": _int(issue.get("number"))}
     if not isinstance(pr, Mapping):
         return {}
-    base = pr.get("base") if isinstance(pr.get("base"), Mapping) else {}
-    head = pr.get("head") if isinstance(pr.get("head"), Mapping) else {}
-    base_repo = base.get("repo") if isinstance(base.get("repo"), Mapping) else {}
-    head_repo = head.get("repo") if isinstance(head.get("repo"), Mapping) else {}
+    base = _mapping(pr.get("base"))
+    head = _mapping(pr.get("head"))
+    base_repo = _mapping(base.get("repo"))
+    head_repo = _mapping(head.get("repo"))
     base_name = str(base_repo.get("full_name") or "")
     head_name = str(head_repo.get("full_name") or "")
     # Compare names, not `head.repo.fork`: a same-repository PR in a repository that is
@@ -205,6 +205,10 @@ def _pull_request_fields(event_name: str, event: Mapping[str, Any]) -> dict[str,
         "head_repository": head_name,
         "is_fork": is_fork,
     }
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def _int(value: Any) -> int | None:

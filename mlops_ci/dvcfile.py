@@ -82,7 +82,9 @@ def parse_dvc_yaml(data: Any, filename: str = "dvc.yaml") -> DvcYaml:
                 result.plots.append({"id": entry, "path": entry})
             elif isinstance(entry, dict):
                 for key, props in entry.items():
-                    result.plots.append({"id": str(key), **(props if isinstance(props, dict) else {})})
+                    result.plots.append(
+                        {"id": str(key), **(props if isinstance(props, dict) else {})}
+                    )
     stages = data.get("stages") or {}
     if not isinstance(stages, dict):
         raise ConfigError(f"{filename}: stages: expected a mapping of stage names", file=filename)
@@ -139,5 +141,7 @@ def read_dvc_yaml(root: Path) -> DvcYaml:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"dvc.yaml: cannot be read as YAML: {exc}".splitlines()[0], file="dvc.yaml") from None
+        raise ConfigError(
+            f"dvc.yaml: cannot be read as YAML: {exc}".splitlines()[0], file="dvc.yaml"
+        ) from None
     return parse_dvc_yaml(data)

@@ -18,6 +18,11 @@ SHARED = REPO_ROOT.parent / "shared"
 GITHUB_MATERIAL = SHARED / "github"
 PAYLOADS = GITHUB_MATERIAL / "payloads"
 
+RUNNER_VARIABLES = (
+    "GITHUB_ACTIONS", "GITHUB_TOKEN", "GH_TOKEN", "MLOPS_CI_GITHUB_TOKEN", "GITHUB_EVENT_PATH",
+    "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_REPOSITORY", "GITHUB_EVENT_NAME", "CI",
+)  # fmt: skip
+
 # Fixed dates instead of sleeping: tags and commits order deterministically.
 FIXED_DATE = "2026-02-01T12:00:00+00:00"
 
@@ -44,8 +49,7 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
     home = tmp_path_factory.mktemp("home")
     saved = dict(os.environ)
     os.environ.update(_isolate_git(home))
-    for name in ("GITHUB_ACTIONS", "GITHUB_TOKEN", "GH_TOKEN", "GITHUB_EVENT_PATH", "GITHUB_OUTPUT",
-                 "GITHUB_STEP_SUMMARY", "GITHUB_REPOSITORY", "GITHUB_EVENT_NAME", "CI"):  # fmt: skip
+    for name in RUNNER_VARIABLES:
         os.environ.pop(name, None)
     yield
     os.environ.clear()
@@ -88,7 +92,9 @@ class GitRepo:
         target.write_text(text)
         return target
 
-    def commit(self, message: str, files: dict[str, str] | None = None, date: str | None = None) -> str:
+    def commit(
+        self, message: str, files: dict[str, str] | None = None, date: str | None = None
+    ) -> str:
         for path, text in (files or {}).items():
             self.write(path, text)
         self.git("add", "-A")

@@ -19,7 +19,7 @@ def tool_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     bindir = str(Path(sys.executable).parent)
     path = env.get("PATH", "")
-    if not path.split(os.pathsep)[:1] == [bindir]:
+    if path.split(os.pathsep)[:1] != [bindir]:
         env["PATH"] = bindir + (os.pathsep + path if path else "")
     env["DVC_NO_ANALYTICS"] = "1"
     env.setdefault("GIT_TERMINAL_PROMPT", "0")

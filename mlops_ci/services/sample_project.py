@@ -252,7 +252,12 @@ def dataset_csv() -> Path:
         raise MlopsCIError(
             "scikit-learn is not installed", hint="pip install scikit-learn (mlops-ci needs it)"
         )
-    path = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data" / "breast_cancer.csv"
+    path = (
+        Path(next(iter(spec.submodule_search_locations)))
+        / "datasets"
+        / "data"
+        / "breast_cancer.csv"
+    )
     if not path.is_file():
         raise MlopsCIError(f"{path}: scikit-learn's breast cancer dataset is missing")
     return path
@@ -270,17 +275,20 @@ def write_dataset(dest: Path, *, drop_last: int = 0) -> None:
 
 
 def _run(args: list[str], cwd: Path, env: Mapping[str, str]) -> str:
-    result = subprocess.run(args, cwd=cwd, env=dict(env), capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        args, cwd=cwd, env=dict(env), capture_output=True, text=True, check=False
+    )
     if result.returncode != 0:
         detail = (result.stderr or result.stdout).strip().splitlines()
-        raise MlopsCIError(
-            f"sample project: `{' '.join(args[:3])}` failed: {detail[-1] if detail else result.returncode}"
-        )
+        why = detail[-1] if detail else f"exit {result.returncode}"
+        raise MlopsCIError(f"sample project: `{' '.join(args[:3])}` failed: {why}")
     return result.stdout.strip()
 
 
 def _git_env(date: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    return tool_env({**_IDENTITY, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date, **(extra or {})})
+    return tool_env(
+        {**_IDENTITY, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date, **(extra or {})}
+    )
 
 
 def make_sample_project(base: Path, *, with_pr: bool = True, quiet: bool = True) -> SampleProject:
@@ -364,7 +372,9 @@ def _build(
             _run(["git", "checkout", "-q", "-b", PR_BRANCH], root, pr_env)
             (root / "params.yaml").write_text(PARAMS_PR)
             write_dataset(root / "data" / "breast_cancer.csv", drop_last=DROPPED_ROWS)
-            _dvc_commit_all(repo, root, pr_env, f"Tune the forest and drop {DROPPED_ROWS} duplicated rows")
+            _dvc_commit_all(
+                repo, root, pr_env, f"Tune the forest and drop {DROPPED_ROWS} duplicated rows"
+            )
             pr_sha = _run(["git", "rev-parse", "HEAD"], root, pr_env)
             _run(["git", "push", "-q", "origin", PR_BRANCH], root, pr_env)
             _run(["git", "checkout", "-q", MAIN_BRANCH], root, pr_env)

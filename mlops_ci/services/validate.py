@@ -28,7 +28,9 @@ def describe(loaded: LoadedConfig) -> str:
     src = loaded.sources
     metrics_from = f" (from {src['metrics.files']})" if "metrics.files" in src else ""
     params_from = f" (from {src['params.files']})" if "params.files" in src else ""
-    lines.append(f"pipeline: `{cfg.pipeline.run}`; pull {cfg.pipeline.pull}; lock {cfg.pipeline.lock}")
+    lines.append(
+        f"pipeline: `{cfg.pipeline.run}`; pull {cfg.pipeline.pull}; lock {cfg.pipeline.lock}"
+    )
     lines.append(f"baseline: {cfg.baseline}")
     lines.append(f"metrics files: {', '.join(cfg.metrics.files) or 'none'}{metrics_from}")
     lines.append(f"params files: {', '.join(cfg.params.files) or 'none'}{params_from}")
@@ -42,10 +44,14 @@ def describe(loaded: LoadedConfig) -> str:
         for name, model in cfg.models.items():
             stages = " → ".join(model.stages)
             path = model.path or "(no file)"
-            lines.append(f"  {name}: {path}; stages {stages}; promotion order {model.promotion.order}")
+            lines.append(
+                f"  {name}: {path}; stages {stages}; promotion order {model.promotion.order}"
+            )
     else:
         lines.append("models: none")
-    lines.append(f"report: comment {cfg.report.comment}; check run {'on' if cfg.report.check_run else 'off'}")
+    lines.append(
+        f"report: comment {cfg.report.comment}; check run {'on' if cfg.report.check_run else 'off'}"
+    )
     mon = cfg.monitor
     lines.append(
         f"monitor: reference {mon.reference}; current {mon.current or 'not set'}; "

@@ -60,7 +60,9 @@ def test_summary_appends(tmp_path: Path) -> None:
 def test_annotations_escape_data_and_properties(tmp_path: Path) -> None:
     runtime, stream = _runtime(tmp_path)
     runtime.error("50% worse\nsecond line", file="conf,ig:x.yaml", line=3)
-    assert stream.getvalue() == "::error file=conf%2Cig%3Ax.yaml,line=3::50%25 worse%0Asecond line\n"
+    assert (
+        stream.getvalue() == "::error file=conf%2Cig%3Ax.yaml,line=3::50%25 worse%0Asecond line\n"
+    )
 
 
 def test_mask_and_group(tmp_path: Path) -> None:

@@ -86,7 +86,10 @@ def test_validate_on_sample_project(sample_project_template) -> None:  # type: i
 
 def test_unknown_command_is_a_usage_error_exit_1() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "mlops_ci", "no-such-command"], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "mlops_ci", "no-such-command"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert out.returncode == 1
     assert "Traceback" not in out.stderr
@@ -114,7 +117,9 @@ def test_unexpected_failure_exits_3_and_traceback_only_on_request(
         main(["--traceback", "boom"])
 
 
-def test_refusal_exits_2(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_refusal_exits_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setitem(COMMANDS, "refuse", f"{__name__}:refuse")
     with pytest.raises(SystemExit) as exit_info:
         main(["refuse"])

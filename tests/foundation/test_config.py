@@ -82,7 +82,16 @@ def test_bad_config_is_one_clear_error(path: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize("path", BAD_FILES[:: max(1, len(BAD_FILES) // 6)], ids=lambda p: p.stem)
 def test_cli_validate_exits_1_with_one_line_and_no_traceback(path: Path, tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "mlops_ci", "validate", "--config", str(path), "--root", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "mlops_ci",
+            "validate",
+            "--config",
+            str(path),
+            "--root",
+            str(tmp_path),
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -104,7 +113,8 @@ def test_defaults_are_sensible() -> None:
 
 def test_zero_config_reads_dvc_yaml(tmp_path: Path) -> None:
     (tmp_path / "dvc.yaml").write_text(
-        "stages:\n  eval:\n    cmd: python eval.py\n    params: [train.lr, {conf/extra.yaml: [a]}]\n"
+        "stages:\n  eval:\n    cmd: python eval.py\n"
+        "    params: [train.lr, {conf/extra.yaml: [a]}]\n"
         "    metrics: [{scores.json: {cache: false}}]\nmetrics: [summary.json]\n"
     )
     loaded = load_config(tmp_path)
@@ -141,3 +151,13 @@ def test_sample_project_config_is_valid(sample_project_template) -> None:  # typ
     assert loaded.config.metrics.files == ["metrics.json"]
     assert loaded.config.metrics.gates["accuracy"].min == 0.85
     assert "cancer-classifier" in loaded.config.models
+
+
+def test_configuration_reference_is_current() -> None:
+    from mlops_ci.config_reference import render_reference
+
+    committed = Path(__file__).resolve().parents[2] / "docs" / "configuration-reference.md"
+    assert committed.read_text() == render_reference(), (
+        "docs/configuration-reference.md is stale: run "
+        "`python -m mlops_ci.config_reference > docs/configuration-reference.md`"
+    )
