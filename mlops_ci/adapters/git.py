@@ -121,6 +121,11 @@ class Git:
             return None
         return proc.stdout
 
+    def list_files(self, rev: str) -> list[str]:
+        """Every file path in the tree of ``rev`` (relative to the repository root)."""
+        raw = self.run("ls-tree", "-r", "-z", "--name-only", rev).stdout
+        return [p for p in raw.decode("utf-8", "replace").split("\0") if p]
+
     def commit_time(self, rev: str) -> datetime:
         """The committer date of ``rev``."""
         return datetime.fromisoformat(self._out("show", "-s", "--format=%cI", rev))

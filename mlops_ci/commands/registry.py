@@ -75,10 +75,10 @@ def register(
         root,
         model,
         version=version,
-        bump=bump,
+        bump=cast("Bump | None", bump),
         ref=ref,
         message=message,
-        push=push,  # type: ignore[arg-type]
+        push=push,
     )
     if as_json:
         _emit_json(outcome.as_dict())

@@ -79,7 +79,12 @@ def promote(
         default_branch=branch,
     )
     plan = plan_promotion(
-        artifact, model, stage, target, facts, next_counter(model, reg.tag_names())
+        artifact,
+        model,
+        stage,
+        version=target,
+        facts=facts,
+        counter=next_counter(model, reg.tag_names()),
     )
     if not plan.allowed:
         raise _refuse(plan)
@@ -130,9 +135,9 @@ def rollback(
         artifact,
         model,
         stage,
-        to_version,
-        reg.allowed_stages(model),
-        next_counter(model, reg.tag_names()),
+        to_version=to_version,
+        allowed_stages=reg.allowed_stages(model),
+        counter=next_counter(model, reg.tag_names()),
     )
     if not plan.allowed:
         raise _refuse(plan)
