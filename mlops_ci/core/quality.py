@@ -53,7 +53,7 @@ def _is_missing(values: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
         return np.asarray(np.isnan(values), dtype=bool)
     if values.dtype.kind == "O":
         # None, and NaN (the one value unequal to itself), element-wise in C.
-        missing = np.equal(values, None) | np.not_equal(values, values)
+        missing = np.equal(values, None) | np.not_equal(values, values)  # type: ignore[call-overload]
         return np.asarray(missing, dtype=bool)
     return np.zeros(values.shape[0], dtype=bool)
 
