@@ -27,7 +27,7 @@ _MD_ENTITIES = {
     "`": "&#96;",
     '"': "&quot;",
 }
-_MD_BACKSLASH = set("\\*_[]()#!~+-=:{}$")
+_MD_BACKSLASH = set("\\*_[]()#!~$")
 _MENTION = re.compile(r"@(?=[A-Za-z0-9_-])")
 _TRANSLATE = {ord(k): v for k, v in _MD_ENTITIES.items()} | {
     ord(c): "\\" + c for c in _MD_BACKSLASH

@@ -154,7 +154,7 @@ def line_chart(
         _, resampled = resample(ext_x, ext_y, points)
         all_y.extend(resampled)
         lines.append("    line [" + ", ".join(_num(round(y, 6)) for y in resampled) + "]")
-    y_low, y_high = min(all_y), max(all_y)
+    y_low, y_high = min(0.0, *all_y), max(all_y)
     if y_high == y_low:
         y_high = y_low + 1.0
     return "\n".join(

@@ -297,7 +297,7 @@ def _charts(doc: ReportDocument, points: int) -> list[Markup]:
             series.append((plot.base.xs, plot.base.ys))
         title = plot.title or plot.id
         if len(series) == 2:
-            title = f"{title} (head, base)"
+            title = f"{title} - first line head, second base"
         chart = mermaid.line_chart(title, plot.x, plot.y, series, points)
         if chart:
             charts.append(Markup(chart))  # noqa: S704 - labels escaped

@@ -1,0 +1,245 @@
+"""`mlops-ci report` and `mlops-ci post`: the PR report and its fork-safe poster."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+PUBLISH_CHOICES = ("auto", "github", "local", "artifact", "none")
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=False, highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def _progress(on_runner: bool, quiet: bool) -> Iterator[tuple[Any, Any]]:
+    """(line sink, group factory): plain lines in log groups on a runner, a spinner locally."""
+    from mlops_ci.adapters.actions import ActionsRuntime
+
+    runtime = ActionsRuntime.from_environ(os.environ)
+    if on_runner:
+
+        def sink(line: str) -> None:
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+
+        yield sink, runtime.group
+        return
+    console = _console()
+    status = console.status("Working…", spinner="dots")
+    status.start()
+
+    def local_sink(line: str) -> None:
+        if not quiet:
+            from rich.text import Text
+
+            console.print(Text(line, style="dim"))
+
+    @contextmanager
+    def group(title: str) -> Iterator[None]:
+        status.update(f"Running {title}…")
+        console.print(f"[bold]── {title}[/bold]", markup=True, highlight=False)
+        yield
+
+    try:
+        yield local_sink, group
+    finally:
+        status.stop()
+
+
+def _print_markdown(markdown: str) -> None:
+    from rich.markdown import Markdown
+
+    from mlops_ci.secrets import redact
+
+    _console().print(Markdown(redact(markdown)))
+
+
+@click.command("report")
+@click.option(
+    "--base", "base", metavar="REF", help="Compare with this revision instead of the merge base."
+)
+@click.option(
+    "--run/--no-run",
+    default=True,
+    show_default=True,
+    help="Pull data and run the pipeline first (`--no-run` reports on the workspace as it is).",
+)
+@click.option(
+    "--output",
+    "output",
+    type=click.Path(path_type=Path),
+    default=Path(".mlops-ci"),
+    show_default=True,
+    help="Directory for report.md and report.json.",
+)
+@click.option(
+    "--publish",
+    type=click.Choice(PUBLISH_CHOICES),
+    default="auto",
+    show_default=True,
+    help=(
+        "Where the report goes: auto = github on a runner with a token, "
+        "artifact for fork PRs, else local."
+    ),
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Do everything but posting to GitHub, and print what would be posted.",
+)
+@click.option(
+    "--fail-on-gate/--no-fail-on-gate",
+    default=None,
+    help="Exit 2 when a gate fails (default: on in CI, off locally).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Config file (default: mlops-ci.yaml in the repository).",
+)
+@click.option(
+    "--root",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("."),
+    show_default=True,
+    help="The repository to report on.",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print report.json instead of the Markdown report."
+)
+@click.option("--quiet", "-q", is_flag=True, help="Do not echo the pipeline's output locally.")
+def report(  # noqa: PLR0917 - one parameter per option
+    base: str | None,
+    run: bool,
+    output: Path,
+    publish: str,
+    dry_run: bool,
+    fail_on_gate: bool | None,
+    config_path: Path | None,
+    root: Path,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Run the pipeline, compare metrics, params, data and plots with the base, evaluate
+    the quality gates, and publish the PR report.
+
+    Exit 2 when a gate fails (with --fail-on-gate, the default in CI).
+    """
+    from mlops_ci.services.report import ReportRequest, check_gates, generate_report
+
+    on_runner = os.environ.get("GITHUB_ACTIONS") == "true"
+    request = ReportRequest(
+        root=root,
+        config_path=config_path,
+        base=base,
+        run=run,
+        output=output,
+        publish=publish,  # type: ignore[arg-type]
+        dry_run=dry_run,
+        fail_on_gate=fail_on_gate,
+        env=dict(os.environ),
+    )
+    with _progress(on_runner, quiet) as (sink, group):
+        outcome = generate_report(request, sink=sink, group=group)
+    show(outcome, as_json=as_json)
+    check_gates(outcome)
+
+
+def show(outcome: Any, *, as_json: bool = False) -> None:
+    """Print the outcome of a report for a person (or report.json with --json)."""
+    if as_json:
+        click.echo(outcome.report_json.read_text("utf-8"), nl=False)
+        return
+    target = outcome.publish
+    if target == "local" or (
+        target == "github"
+        and outcome.dry_run_preview is None
+        and not os.environ.get("GITHUB_ACTIONS")
+    ):
+        _print_markdown(outcome.markdown)
+    if outcome.dry_run_preview is not None:
+        click.echo("── dry run: this comment would be posted (and a check run 'mlops-ci report'):")
+        click.echo(outcome.dry_run_preview)
+    if outcome.bundle_dir is not None:
+        click.echo(f"Fork bundle for `mlops-ci post`: {outcome.bundle_dir}")
+    if outcome.comment_url:
+        click.echo(f"Comment: {outcome.comment_url}")
+    click.echo(f"Report: {outcome.report_md} and {outcome.report_json}")
+    click.echo(f"Verdict: {outcome.document.verdict}")
+
+
+@click.command("post")
+@click.option(
+    "--bundle",
+    "bundle",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="The bundle directory a fork PR's report run uploaded.",
+)
+@click.option(
+    "--run-id", "run_id", help="The workflow run that made the bundle (checked against the event)."
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Config file (default: mlops-ci.yaml in the repository).",
+)
+@click.option(
+    "--root",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("."),
+    show_default=True,
+    help="The (trusted) checkout of the base repository.",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Validate and render, print the comment, post nothing."
+)
+@click.option(
+    "--fail-on-gate/--no-fail-on-gate",
+    default=False,
+    show_default=True,
+    help="Exit 2 when a gate fails.",
+)
+def post(  # noqa: PLR0917 - one parameter per option
+    bundle: Path,
+    run_id: str | None,
+    config_path: Path | None,
+    root: Path,
+    dry_run: bool,
+    fail_on_gate: bool,
+) -> None:
+    """Publish a fork PR's report from its bundle (run from a `workflow_run` workflow).
+
+    The bundle is validated and the comment is rendered again from its data.
+    """
+    from mlops_ci.errors import GateFailed
+    from mlops_ci.services.post import post_bundle
+
+    outcome = post_bundle(
+        bundle, root=root, env=dict(os.environ), run_id=run_id, config_path=config_path,
+        dry_run=dry_run,
+    )  # fmt: skip
+    if dry_run:
+        click.echo("── dry run: this comment would be posted:")
+        click.echo(outcome.markdown)
+    elif outcome.comment_url:
+        click.echo(f"Comment: {outcome.comment_url}")
+    click.echo(f"Verdict: {outcome.document.verdict}")
+    if fail_on_gate and outcome.document.verdict == "fail":
+        failed = outcome.document.failed_gates
+        raise GateFailed(
+            f"{len(failed)} quality gate(s) failed: "
+            + "; ".join(f"{g.gate}: {g.reason}" for g in failed[:5])
+        )
