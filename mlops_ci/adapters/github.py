@@ -951,7 +951,13 @@ class GitHubRepo:
 
         def scan() -> Issue | None:
             closed: Issue | None = None
-            for issue in repo.get_issues(state="all", labels=list(labels)):
+            # An empty `labels=` is invalid: send the filter only when there is one.
+            issues = (
+                repo.get_issues(state="all", labels=list(labels))
+                if labels
+                else repo.get_issues(state="all")
+            )
+            for issue in issues:
                 if issue.pull_request is not None or marker not in (issue.body or ""):
                     continue
                 if issue.state == "open":

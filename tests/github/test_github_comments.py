@@ -20,7 +20,9 @@ def test_first_run_posts_and_rerun_updates_in_place(
     second = gh.upsert_comment(pull.number, "accuracy 0.93", workflow="ci", kind="report")
     third = gh.upsert_comment(pull.number, "accuracy 0.93", workflow="ci", kind="report")
 
-    assert first is not None and second is not None and third is not None
+    assert first is not None
+    assert second is not None
+    assert third is not None
     assert (first.action, second.action, third.action) == ("created", "updated", "unchanged")
     assert first.id == second.id == third.id
     comments = github_double.state.comments_on(pull.number)
@@ -67,7 +69,8 @@ def test_a_comment_by_someone_else_carrying_our_marker_is_left_alone(
 
     result = gh.upsert_comment(pull.number, "report", workflow="ci", kind="report")
 
-    assert result is not None and result.action == "created"
+    assert result is not None
+    assert result.action == "created"
     assert github_double.state.comments[forged.id].body == f"{marker}\nquoted by a human"
     assert github_double.state.comments[forged.id].login == "mona"
     assert len(github_double.state.comments_on(pull.number)) == 2
@@ -89,7 +92,8 @@ def test_recreate_deletes_and_posts_anew(github_double: GitHubDouble, gh: GitHub
     pull = github_double.state.add_pull()
     first = gh.upsert_comment(pull.number, "one", workflow="ci", kind="report")
     again = gh.upsert_comment(pull.number, "two", workflow="ci", kind="report", mode="recreate")
-    assert first is not None and again is not None
+    assert first is not None
+    assert again is not None
     assert again.action == "recreated"
     assert again.id != first.id
     comments = github_double.state.comments_on(pull.number)
@@ -133,7 +137,8 @@ def test_a_70000_character_report_is_cut_under_the_limit(
     assert all(line.endswith("|") for line in table_lines)  # no row cut in half
     # The cut comment is still found and updated on the next run.
     again = gh.upsert_comment(pull.number, "short now", workflow="ci", kind="report")
-    assert again is not None and again.id == result.id
+    assert again is not None
+    assert again.id == result.id
 
 
 def test_a_user_token_is_recognised_by_its_login(
@@ -147,7 +152,8 @@ def test_a_user_token_is_recognised_by_its_login(
     result = gh.upsert_comment(pull.number, "by mona", workflow="ci", kind="report")
 
     assert gh.login == "mona"
-    assert result is not None and result.action == "created"
+    assert result is not None
+    assert result.action == "created"
     assert github_double.state.comments[bot_comment.id].body == f"{marker}\nby the bot"
     assert github_double.calls_of("users/get-authenticated")[0].status == 200
 

@@ -40,7 +40,8 @@ def test_publish_creates_a_draft_uploads_then_publishes(
     (release,) = github_double.state.releases_for_tag("iris@v1.0.0")
     assert not release.draft
     assert release.body == "notes"
-    assert result.tag == "iris@v1.0.0" and not result.draft
+    assert result.tag == "iris@v1.0.0"
+    assert not result.draft
     assert [a.action for a in result.assets] == ["uploaded"] * 3
     assert _assets(github_double, "iris@v1.0.0") == sorted((p.name, p.read_bytes()) for p in files)
     # Created as a draft first, published last.
@@ -77,7 +78,9 @@ def test_a_release_interrupted_after_the_first_asset_is_completed_by_the_rerun(
     result = make_repo().publish("iris@v2.0.0", name="iris v2.0.0", body="notes", assets=files)
 
     (release,) = github_double.state.releases_for_tag("iris@v2.0.0")
-    assert release.id == draft.id and not release.draft and not result.draft
+    assert release.id == draft.id
+    assert not release.draft
+    assert not result.draft
     assert [a.action for a in result.assets] == ["reused", "uploaded", "uploaded"]
     assert _assets(github_double, "iris@v2.0.0") == sorted((p.name, p.read_bytes()) for p in files)
 
@@ -93,7 +96,9 @@ def test_a_draft_is_found_by_listing_because_get_by_tag_cannot_see_it(
 
     found = gh.find_release("iris@v3.0.0")
 
-    assert found is not None and found.id == draft.id and found.draft
+    assert found is not None
+    assert found.id == draft.id
+    assert found.draft
     by_tag = github_double.calls_of("repos/get-release-by-tag")
     assert [c.status for c in by_tag] == [404]
     assert gh.ensure_draft_release("iris@v3.0.0", name="x", body="y").id == draft.id
@@ -169,7 +174,8 @@ def test_release_notes_are_updated(github_double: GitHubDouble, gh: GitHubRepo) 
     published = gh.publish_release(created.id)
     (release,) = github_double.state.releases_for_tag("iris@v7.0.0")
     assert release.body == "final notes"
-    assert not release.draft and not published.draft
+    assert not release.draft
+    assert not published.draft
     assert gh.publish_release(created.id).id == created.id  # publishing again is a no-op
     assert github_double.calls["repos/update-release"] == 2
 
