@@ -151,8 +151,8 @@ class ReportDocument(_Model):
     repository: str | None = Field(None, max_length=200)
     pr_number: int | None = None
     run_url: str | None = Field(None, max_length=2000)
-    base: Revision = Field(default_factory=Revision)  # type: ignore[arg-type]
-    head: Revision = Field(default_factory=Revision)  # type: ignore[arg-type]
+    base: Revision = Field(default_factory=Revision)  # type: ignore[arg-type, unused-ignore]
+    head: Revision = Field(default_factory=Revision)  # type: ignore[arg-type, unused-ignore]
     baseline: str = Field("dvc", max_length=50)
     verdict: Literal["pass", "fail", "none"] = "none"
     metrics: list[MetricRow] = Field(default_factory=list)
@@ -160,9 +160,9 @@ class ReportDocument(_Model):
     gates: list[GateRow] = Field(default_factory=list)
     metrics_no_base: dict[str, str] = Field(default_factory=dict)
     params_no_base: dict[str, str] = Field(default_factory=dict)
-    data: DataDiff = Field(default_factory=DataDiff)  # type: ignore[arg-type]
+    data: DataDiff = Field(default_factory=DataDiff)  # type: ignore[arg-type, unused-ignore]
     plots: list[PlotRow] = Field(default_factory=list)
-    reproducibility: Reproducibility = Field(default_factory=Reproducibility)  # type: ignore[arg-type]
+    reproducibility: Reproducibility = Field(default_factory=Reproducibility)  # type: ignore[arg-type, unused-ignore]
     notes: list[str] = Field(default_factory=list)
 
     @property
