@@ -307,27 +307,45 @@ def read_table(
     ``columns`` limits what is read (absent ones are simply not returned). Raises
     `InputError` with the file and the problem for anything unreadable.
     """
-    import pyarrow as pa
-
     root = root or Path.cwd()
     fs, files = resolve_files(source, root, storage_options)
+    return read_files(fs, files, source=source, root=root, columns=columns, progress=progress)
+
+
+def read_files(
+    fs: Any,
+    files: Sequence[str],
+    *,
+    source: str,
+    root: Path,
+    columns: Sequence[str] | None = None,
+    progress: bool = False,
+    revision: str | None = None,
+) -> Table:
+    """Read `files` from an fsspec filesystem (None = local) into one table.
+
+    ``revision`` only labels messages (``data/train.csv@1a2b3c4``), for files read
+    from a DVC filesystem at a commit.
+    """
+    import pyarrow as pa
+
     acc = _Accumulator()
     with _Progress(progress, f"reading {source}") as bar:
         for name in files:
             bar.add_total(_size(fs, name))
         for name in files:
             fmt = _format_of(name)
+            shown = _shown(name, root) + (f"@{revision[:12]}" if revision else "")
             try:
                 with _open(fs, name) as handle:
                     if fmt == "parquet":
-                        size = _size(fs, name)
                         for batch in _parquet_batches(handle, columns):
-                            acc.add(batch, _shown(name, root))
-                        bar.advance(size)
+                            acc.add(batch, shown)
+                        bar.advance(_size(fs, name))
                     else:
                         last = 0
                         for batch in _csv_batches(handle, name, columns):
-                            acc.add(batch, name)
+                            acc.add(batch, shown)
                             where = _tell(handle)
                             bar.advance(max(where - last, 0))
                             last = max(where, last)
@@ -335,11 +353,10 @@ def read_table(
                 raise
             except (pa.ArrowException, OSError, ValueError, EOFError) as exc:
                 kind = "Parquet" if fmt == "parquet" else "CSV"
-                shown = _shown(name, root)
                 raise InputError(
                     f"{shown}: not readable as {kind}: {_reason(exc)}", file=shown
                 ) from None
-    table = Table(acc.columns(), files, acc.rows)
+    table = Table(acc.columns(), list(files), acc.rows)
     if not table.columns:
         raise InputError(f"{source}: no columns found", file=source)
     return table
