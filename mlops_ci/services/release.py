@@ -530,7 +530,7 @@ def record_stage_on_github(
         except DvcError:
             sha = ""  # the deployment still records the tag; the release has the file
     latest = gh.latest_deployment(environment)
-    if latest is not None and latest.ref == outcome.tag and latest.state == "success":
+    if latest is not None and latest.sha == outcome.commit and latest.state == "success":
         info.update(deployment_id=latest.id, deployment="reused")
     else:
         payload = {
@@ -541,8 +541,9 @@ def record_stage_on_github(
             "sha256": sha,
             "stage": outcome.stage,
         }
+        # The commit, not the tag name, is the ref: it resolves on every GitHub.
         deployment = gh.create_deployment(
-            outcome.tag,
+            outcome.commit,
             environment,
             payload=payload,
             description=f"{model} {version} to {outcome.stage}",
