@@ -167,7 +167,7 @@ def test_a_422_is_reported_not_retried(github_double: GitHubDouble, gh: GitHubRe
     number = _pull(github_double)
     github_double.fail("issues/create-comment", "422")
 
-    with pytest.raises(GitHubError, match="rejected the request .* Validation Failed"):
+    with pytest.raises(GitHubError, match=r"rejected the request .* Validation Failed"):
         gh.upsert_comment(number, "report", workflow="ci", kind="report")
     assert github_double.calls["issues/create-comment"] == 1
 
