@@ -1,0 +1,203 @@
+"""The retrain journey: new data, reproduce, commit to a new branch, open a pull request.
+
+1. Update the data: the configured `data.update` command, else `dvc update` on every
+   `.dvc` file that imports data (`dvc import`/`import-url`); plain tracked data is
+   left as it is (a scheduled job may have refreshed it already).
+2. Reproduce the pipeline (`pipeline.run`, `dvc repro` by default).
+3. Commit everything on a new branch `mlops-ci/retrain/<model>/<date>` made from the
+   current commit, push the branch (and DVC outputs when a remote is set), and open a
+   pull request against the default branch whose body links the drift issue.
+
+The default branch is never pushed to: the branch name is checked before any push.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from mlops_ci.errors import InputError, PolicyRefused
+
+BRANCH_PREFIX = "mlops-ci/retrain"
+
+
+@dataclass
+class RetrainRequest:
+    root: Path
+    model: str | None = None
+    push: bool = True
+    issue: int | None = None
+    date: datetime | None = None
+    env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+
+
+@dataclass
+class RetrainOutcome:
+    model: str
+    branch: str
+    base: str
+    commit: str
+    updated: list[str]
+    pushed: bool
+    pull_number: int | None = None
+    pull_url: str | None = None
+    issue: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "branch": self.branch,
+            "base": self.base,
+            "commit": self.commit,
+            "updated": self.updated,
+            "pushed": self.pushed,
+            "pull_request": self.pull_number,
+            "pull_request_url": self.pull_url,
+            "issue": self.issue,
+        }
+
+
+def branch_name(model: str, when: datetime, taken: set[str]) -> str:
+    """`mlops-ci/retrain/<model>/<YYYY-MM-DD>`, with `-2`, `-3`… when that one exists."""
+    base = f"{BRANCH_PREFIX}/{model}/{when:%Y-%m-%d}"
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base}-{n}"
+    return name
+
+
+def import_files(root: Path, tracked: list[str]) -> list[str]:
+    """The `.dvc` files among `tracked` that import data (they have deps)."""
+    import yaml
+
+    found = []
+    for name in tracked:
+        if not name.endswith(".dvc"):
+            continue
+        try:
+            data = yaml.safe_load((root / name).read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            continue
+        if isinstance(data, dict) and data.get("deps"):
+            found.append(name)
+    return found
+
+
+def _choose_model(config: Any, requested: str | None) -> str:
+    if requested:
+        return requested
+    names = list(config.models)
+    if len(names) == 1:
+        return str(names[0])
+    raise InputError(
+        "choose the model to retrain with --model",
+        hint="models: " + (", ".join(sorted(names)) or "none configured in mlops-ci.yaml"),
+    )
+
+
+def _run_step(dvc: Any, argv: list[str] | str, what: str) -> None:
+    result = dvc.stream(argv)
+    if result.returncode != 0:
+        last = next((line for line in reversed(result.tail) if line.strip()), "")
+        raise InputError(f"{what} failed (exit {result.returncode}): {last.strip()[:300]}")
+
+
+def run_retrain(request: RetrainRequest) -> RetrainOutcome:
+    from mlops_ci.adapters.dvc import Dvc
+    from mlops_ci.adapters.git import Git
+    from mlops_ci.adapters.process import tool_env
+    from mlops_ci.config import load_config
+
+    root = request.root.resolve()
+    config = load_config(root).config
+    model = _choose_model(config, request.model)
+    env = tool_env(request.env)
+    git = Git(root, env)
+    if not git.is_repo():
+        raise InputError(f"{root}: not a git repository")
+    if git.run("status", "--porcelain", "--untracked-files=no").stdout.strip():
+        raise InputError(
+            "the working tree has uncommitted changes", hint="commit or stash them first"
+        )
+    default = config.default_branch or git.default_branch()
+    taken = set(
+        git.run("for-each-ref", "--format=%(refname:lstrip=2)", "refs/heads", "refs/remotes")
+        .stdout.decode()
+        .split()
+    )
+    taken |= {t.removeprefix("origin/") for t in taken}
+    branch = branch_name(model, request.date or datetime.now(UTC), taken)
+    if branch == default or not branch.startswith(f"{BRANCH_PREFIX}/"):
+        raise PolicyRefused(f"refusing to retrain on {branch!r}: not a retrain branch")
+    git.run("checkout", "-q", "-b", branch)
+
+    dvc = Dvc(root, env)
+    updated: list[str] = []
+    if config.data.update:
+        _run_step(dvc, config.data.update, f"data.update `{config.data.update}`")
+        updated.append(config.data.update)
+    else:
+        tracked = git.run("ls-files").stdout.decode().split("\n")
+        imports = import_files(root, tracked)
+        for name in imports:
+            _run_step(dvc, [sys.executable, "-m", "dvc", "update", name], f"dvc update {name}")
+        updated.extend(imports)
+    dvc.run_pipeline(config.pipeline.run, cwd=root)
+    if request.push and config.pipeline.push != "never" and dvc.has_remote():
+        dvc.push()
+    git.run("add", "-A")
+    if not git.run("status", "--porcelain").stdout.strip():
+        git.run("checkout", "-q", "-")
+        git.run("branch", "-q", "-D", branch)
+        raise InputError(
+            "nothing to retrain: the data and the pipeline's results did not change",
+            hint="configure data.update, or refresh the data before retraining",
+        )
+    message = f"Retrain {model} on updated data\n\nData: {', '.join(updated) or 'as committed'}"
+    git.run("commit", "-q", "-m", message)
+    commit = git.current_sha()
+    outcome = RetrainOutcome(model, branch, default, commit, updated, pushed=False)
+    if not request.push:
+        return outcome
+    git.run("push", "-q", "origin", f"refs/heads/{branch}:refs/heads/{branch}")
+    outcome.pushed = True
+    _open_pull(outcome, request, config)
+    return outcome
+
+
+def _open_pull(outcome: RetrainOutcome, request: RetrainRequest, config: Any) -> None:
+    from mlops_ci.context import RunContext
+
+    context = RunContext.from_environ(request.env)
+    if context.token_value() is None or not context.repository:
+        return
+    from mlops_ci.services.monitor import github_client, issue_marker
+
+    gh = github_client(context, request.env)
+    issue = request.issue
+    if issue is None and config.monitor.on_drift.issue:
+        finder = getattr(gh, "find_issue", None) or gh._find_issue
+        found = finder(issue_marker(outcome.model), list(config.monitor.on_drift.labels))
+        issue = found.number if found is not None else None
+    outcome.issue = issue
+    link = f"Refs #{issue} (drift detected by `mlops-ci monitor`).\n\n" if issue else ""
+    body = (
+        f"{link}Retrained **{outcome.model}** on updated data "
+        f"({', '.join(shlex.quote(u) for u in outcome.updated) or 'data as committed'}): "
+        f"the pipeline was reproduced and `dvc.lock` records the new data and model.\n\n"
+        "The pull request report shows the metrics against the base; merge when they are "
+        "good, and promote the new version as usual."
+    )
+    pull = gh.open_pull_request(
+        head=outcome.branch,
+        base=outcome.base,
+        title=f"Retrain {outcome.model} on updated data",
+        body=body,
+    )
+    outcome.pull_number, outcome.pull_url = pull.number, pull.url
