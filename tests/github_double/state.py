@@ -448,7 +448,7 @@ class Renderer:
             "open_issues_count": open_issues,
             "open_issues": open_issues,
             "is_template": False,
-            "topics": [],
+            "topics": ["machine-learning", "mlops"],
             "has_issues": True,
             "has_projects": True,
             "has_wiki": True,
@@ -473,7 +473,21 @@ class Renderer:
             "license": None,
         }
         if full:
-            data.update({"network_count": 0, "subscribers_count": 1})
+            data.update(
+                {
+                    "network_count": 0,
+                    "subscribers_count": 1,
+                    "organization": data["owner"],
+                    "temp_clone_token": None,
+                    "allow_squash_merge": True,
+                    "allow_merge_commit": True,
+                    "allow_rebase_merge": True,
+                    "allow_auto_merge": False,
+                    "allow_update_branch": False,
+                    "delete_branch_on_merge": False,
+                    "use_squash_pr_title_as_default": False,
+                }
+            )
         return data
 
     def label(self, name: str) -> dict[str, Any]:
@@ -529,6 +543,8 @@ class Renderer:
             "labels_url": f"{url}/labels{{/name}}",
             "comments_url": f"{url}/comments",
             "events_url": f"{url}/events",
+            "timeline_url": f"{url}/timeline",
+            "performed_via_github_app": None,
             "html_url": f"{self.repo_web}/{'pull' if issue.is_pull else 'issues'}/{issue.number}",
             "number": issue.number,
             "state": issue.state,
