@@ -50,10 +50,14 @@ def test_diff_statuses_and_deltas() -> None:
     assert rows["acc"].delta == pytest.approx(-0.021)
     assert rows["acc"].delta_pct == pytest.approx(-2.3333333)
     assert rows["loss"].status == "unchanged"
-    assert rows["gone"].status == "removed" and rows["gone"].head is None
-    assert rows["new"].status == "added" and rows["new"].base is None
-    assert rows["name"].status == "changed" and rows["name"].delta is None
-    assert rows["z"].delta == 1 and rows["z"].delta_pct is None  # relative change from zero
+    assert rows["gone"].status == "removed"
+    assert rows["gone"].head is None
+    assert rows["new"].status == "added"
+    assert rows["new"].base is None
+    assert rows["name"].status == "changed"
+    assert rows["name"].delta is None
+    assert rows["z"].delta == 1
+    assert rows["z"].delta_pct is None
 
 
 def test_nan_and_inf_are_values_not_crashes() -> None:
@@ -61,7 +65,8 @@ def test_nan_and_inf_are_values_not_crashes() -> None:
     head = {"m": {"a": math.nan, "b": math.nan, "c": math.inf, "d": -math.inf}}
     rows = {r.key: r for r in diff(base, head).rows}
     assert rows["a"].status == "unchanged"
-    assert rows["b"].status == "changed" and math.isnan(rows["b"].delta or 0)
+    assert rows["b"].status == "changed"
+    assert math.isnan(rows["b"].delta or 0)
     assert rows["c"].status == "unchanged"
     assert rows["d"].delta == -math.inf
     assert format_value(math.nan) == "NaN"
@@ -128,7 +133,8 @@ def test_gates_reasons_in_words() -> None:
     assert by_gate["loss"].reason == "loss rose 50%, allowed 10%"
     assert by_gate["f1"].reason == "f1 is 0.85, below the minimum 0.9"
     assert by_gate["m.json:f1"].verdict == "pass"
-    assert by_gate["recall"].verdict == "fail" and "missing" in by_gate["recall"].reason
+    assert by_gate["recall"].verdict == "fail"
+    assert "missing" in by_gate["recall"].reason
     assert by_gate["precision"].verdict == "skip"
     assert summary.verdict == "fail"
 

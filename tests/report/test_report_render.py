@@ -55,7 +55,9 @@ def document(names: list[str], branch: str = "main") -> ReportDocument:
         metrics=[MetricRow.from_delta(r) for r in result.rows],
         params=[
             MetricRow.from_delta(r)
-            for r in diff({"p.yaml": {n: 1 for n in names}}, {"p.yaml": {n: n for n in names}}).rows
+            for r in diff(
+                {"p.yaml": dict.fromkeys(names, 1)}, {"p.yaml": {n: n for n in names}}
+            ).rows
         ],
         data=DataDiff(
             available=True,
@@ -93,7 +95,8 @@ def assert_safe(markdown: str) -> None:
     for block in re.findall(r"```mermaid\n(.*?)\n```", markdown, flags=re.S):
         for line in block.splitlines():
             assert re.fullmatch(
-                r'xychart-beta|    (title "[^"]*"|x-axis (\[("[^"]*"(, )?)*\]|"[^"]*" [-\d.e]+ --> [-\d.e]+)'
+                r'xychart-beta|    (title "[^"]*"'
+                r'|x-axis (\[("[^"]*"(, )?)*\]|"[^"]*" [-\d.e]+ --> [-\d.e]+)'
                 r'|y-axis "[^"]*" [-\d.e]+ --> [-\d.e]+|(bar|line) \[[-\d., e]*\])',
                 line,
             ), line
@@ -173,7 +176,8 @@ def test_user_template_output_is_escaped_even_when_raw() -> None:
             template_text="{{ marker }}\n{% for m in doc.metrics %}{{ m.key }}\n{% endfor %}",
         ),
     )
-    assert "<script>" not in markdown and f"@{ZWJ}org" in markdown
+    assert "<script>" not in markdown
+    assert f"@{ZWJ}org" in markdown
 
 
 def test_user_template_cannot_reach_python_internals() -> None:
@@ -196,10 +200,12 @@ def test_report_json_schema_roundtrip_with_non_finite_numbers() -> None:
     assert data["schema_version"] == 1
     assert data["metrics"][0]["head"] == "NaN"
     back = ReportDocument.model_validate_json(text)
-    assert math.isnan(back.metrics[0].head) and back.metrics[1].base == math.inf
+    assert math.isnan(back.metrics[0].head)
+    assert back.metrics[1].base == math.inf
 
 
 def test_mermaid_bar_chart_has_head_bars_and_base_line() -> None:
     markdown = render_markdown(document(["acc", "f1"]), RenderOptions(marker=MARKER))
     block = re.findall(r"```mermaid\n(.*?)\n```", markdown, flags=re.S)[0]
-    assert block.count("    bar [") == 1 and block.count("    line [") == 1
+    assert block.count("    bar [") == 1
+    assert block.count("    line [") == 1
