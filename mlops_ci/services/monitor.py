@@ -846,7 +846,7 @@ def run_monitor(request: MonitorRequest) -> MonitorOutcome:
     if publish == "auto":
         publish = "github" if context.can_write and context.repository else "local"
     if publish == "github":
-        outcome.github = publish_github(outcome, config, context, request.env)
+        outcome.github = publish_github(outcome, config, context, request.env, root)
     outcome.markdown = render_report(outcome)
     if publish != "none":
         directory = request.output or root / DEFAULT_OUTPUT
@@ -892,16 +892,20 @@ def github_client(context: Any, env: Mapping[str, str]) -> Any:
             "publishing to GitHub needs a token and a repository",
             hint="set GITHUB_TOKEN and GITHUB_REPOSITORY, or use --publish local",
         )
-    return GitHubRepo(
-        token,
-        context.repository,
-        api_url_from_environ(env),
-        seconds_between_writes=None if env.get("MLOPS_CI_FAST_WRITES") else 1.0,
-    )
+    return GitHubRepo(token, context.repository, context.api_url or api_url_from_environ(env))
+
+
+def _default_branch(root: Path) -> str:
+    from mlops_ci.adapters.git import Git
+
+    try:
+        return Git(root).default_branch()
+    except MlopsCIError:
+        return "main"
 
 
 def publish_github(
-    outcome: MonitorOutcome, config: Any, context: Any, env: Mapping[str, str]
+    outcome: MonitorOutcome, config: Any, context: Any, env: Mapping[str, str], root: Path
 ) -> GitHubOutcome:
     """Open/update/close the model's drift issue; dispatch retraining at most once."""
     on_drift = config.monitor.on_drift
@@ -916,7 +920,7 @@ def publish_github(
         if open_heads:
             result.dispatch_skipped = f"a retrain pull request is open ({open_heads[0]})"
         else:
-            ref = context.default_branch or env.get("MLOPS_CI_DISPATCH_REF") or "main"
+            ref = context.default_branch or config.default_branch or _default_branch(root)
             gh.dispatch_workflow(
                 on_drift.dispatch,
                 ref,
@@ -933,7 +937,8 @@ def publish_github(
             result.issue_number, result.issue_url = issue.number, issue.url
             result.issue_action = issue.action
         else:
-            found = gh._find_issue(marker, labels)
+            finder = getattr(gh, "find_issue", None) or gh._find_issue
+            found = finder(marker, labels)
             if found is not None and found.state == "open":
                 comment = (
                     f"Drift cleared: {len(outcome.drift.drifted)} of "
