@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "deprecate": "mlops_ci.commands.registry:deprecate",
     "registry": "mlops_ci.commands.registry:registry",
     "history": "mlops_ci.commands.registry:history",
+    "verify": "mlops_ci.commands.verify:verify",
     "monitor": "mlops_ci.commands.monitor:monitor",
     "retrain": "mlops_ci.commands.monitor:retrain",
     "demo": "mlops_ci.commands.demo:demo",

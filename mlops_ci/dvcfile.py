@@ -145,3 +145,27 @@ def read_dvc_yaml(root: Path) -> DvcYaml:
             f"dvc.yaml: cannot be read as YAML: {exc}".splitlines()[0], file="dvc.yaml"
         ) from None
     return parse_dvc_yaml(data)
+
+
+def uncached_paths(data: Any) -> set[str]:
+    """Stage outputs declared with `cache: false` (kept in git, not in the DVC cache).
+
+    `dvc.lock` does not record the flag, so only `dvc.yaml` can tell.
+    """
+    paths: set[str] = set()
+    stages = data.get("stages") if isinstance(data, dict) else None
+    if not isinstance(stages, dict):
+        return paths
+    for body in stages.values():
+        if not isinstance(body, dict):
+            continue
+        wdir = str(body.get("wdir", "."))
+        for key in ("outs", "metrics", "plots"):
+            entries = body.get(key)
+            for entry in entries if isinstance(entries, list) else []:
+                if not isinstance(entry, dict):
+                    continue
+                for path, options in entry.items():
+                    if isinstance(options, dict) and options.get("cache") is False:
+                        paths.add(_join(wdir, str(path)))
+    return paths

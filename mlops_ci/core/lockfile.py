@@ -1,0 +1,157 @@
+"""`dvc.lock` and `.dvc` files as plain data: stages, their deps, params and outputs.
+
+Reads both lock formats: DVC 1.x (a mapping of stage names at the top, `md5` on each
+entry) and DVC 2+/3 (`schema: '2.0'`, `stages:`, `hash: md5` on DVC 3 entries). Pure:
+callers pass the parsed YAML; nothing here reads files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import PurePosixPath
+from typing import Any
+
+
+@dataclass(frozen=True)
+class LockedFile:
+    """One dependency or output as the lock records it."""
+
+    path: str
+    md5: str | None
+    size: int | None = None
+    nfiles: int | None = None
+    # DVC 3 writes `hash: md5`; outputs without it live in the remote's legacy layout.
+    legacy: bool = True
+    cache: bool = True
+    kind: str = "out"  # out | metric | plot | dep
+
+    @property
+    def is_dir(self) -> bool:
+        return bool(self.md5 and self.md5.endswith(".dir"))
+
+
+@dataclass(frozen=True)
+class LockedStage:
+    name: str
+    cmd: str = ""
+    deps: tuple[LockedFile, ...] = ()
+    outs: tuple[LockedFile, ...] = ()
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StageChange:
+    """How a stage differs between two locks (what a reviewer needs to know)."""
+
+    name: str
+    status: str  # added | removed | changed
+    deps: tuple[str, ...] = ()
+    outs: tuple[str, ...] = ()
+    params: bool = False
+    cmd: bool = False
+
+
+def _entry(raw: Any, kind: str, wdir: str = "") -> LockedFile | None:
+    if not isinstance(raw, dict) or "path" not in raw:
+        return None
+    path = str(raw["path"])
+    if wdir:
+        path = str(PurePosixPath(wdir) / path)
+    md5 = raw.get("md5") or raw.get("etag") or raw.get("checksum")
+    size = raw.get("size")
+    nfiles = raw.get("nfiles")
+    return LockedFile(
+        path=path,
+        md5=str(md5) if md5 else None,
+        size=int(size) if isinstance(size, int) else None,
+        nfiles=int(nfiles) if isinstance(nfiles, int) else None,
+        legacy=raw.get("hash") != "md5",
+        cache=raw.get("cache", True) is not False,
+        kind=kind,
+    )
+
+
+def _stage(name: str, body: Any) -> LockedStage:
+    if not isinstance(body, dict):
+        return LockedStage(name=name)
+    deps = tuple(e for raw in body.get("deps") or [] if (e := _entry(raw, "dep")))
+    outs = tuple(e for raw in body.get("outs") or [] if (e := _entry(raw, "out")))
+    params = body.get("params") if isinstance(body.get("params"), dict) else {}
+    cmd = body.get("cmd", "")
+    if isinstance(cmd, list):
+        cmd = " && ".join(str(c) for c in cmd)
+    return LockedStage(name=name, cmd=str(cmd), deps=deps, outs=outs, params=dict(params or {}))
+
+
+def parse_lock(data: Any) -> dict[str, LockedStage]:
+    """Stages of a parsed `dvc.lock`, in either format; an empty or odd lock has none."""
+    if not isinstance(data, dict):
+        return {}
+    stages = data.get("stages") if "schema" in data or "stages" in data else data
+    if not isinstance(stages, dict):
+        return {}
+    return {str(name): _stage(str(name), body) for name, body in stages.items()}
+
+
+def parse_dvc_file(path: str, data: Any) -> list[LockedFile]:
+    """Outputs of a `.dvc` file at `path` (their paths are relative to its directory)."""
+    if not isinstance(data, dict):
+        return []
+    wdir = str(PurePosixPath(path).parent)
+    wdir = "" if wdir == "." else wdir
+    return [e for raw in data.get("outs") or [] if (e := _entry(raw, "out", wdir))]
+
+
+def mark_uncached(stages: dict[str, LockedStage], uncached: set[str]) -> dict[str, LockedStage]:
+    """Apply `dvc.yaml`'s `cache: false` flags, which `dvc.lock` does not record."""
+    return {
+        name: replace(
+            stage,
+            outs=tuple(replace(o, cache=False) if o.path in uncached else o for o in stage.outs),
+        )
+        for name, stage in stages.items()
+    }
+
+
+def cached_outputs(
+    stages: dict[str, LockedStage], dvc_files: dict[str, list[LockedFile]]
+) -> list[LockedFile]:
+    """Every output that lives in the DVC cache (and so must be in the remote)."""
+    outs = [out for stage in stages.values() for out in stage.outs if out.cache]
+    outs += [out for files in dvc_files.values() for out in files if out.cache]
+    return outs
+
+
+def git_tracked_outputs(stages: dict[str, LockedStage]) -> list[LockedFile]:
+    """Outputs with `cache: false` (metrics and plots committed to git)."""
+    return [out for stage in stages.values() for out in stage.outs if not out.cache]
+
+
+def diff_locks(old: dict[str, LockedStage], new: dict[str, LockedStage]) -> list[StageChange]:
+    """Stages that differ between the committed lock (`old`) and the fresh one (`new`)."""
+    changes: list[StageChange] = []
+    for name in sorted(set(old) | set(new)):
+        if name not in old:
+            changes.append(StageChange(name=name, status="added"))
+            continue
+        if name not in new:
+            changes.append(StageChange(name=name, status="removed"))
+            continue
+        a, b = old[name], new[name]
+        deps = _changed(a.deps, b.deps)
+        outs = _changed(a.outs, b.outs)
+        params = a.params != b.params
+        cmd = a.cmd != b.cmd
+        if deps or outs or params or cmd:
+            changes.append(
+                StageChange(
+                    name=name, status="changed", deps=deps, outs=outs, params=params, cmd=cmd
+                )
+            )
+    return changes
+
+
+def _changed(a: tuple[LockedFile, ...], b: tuple[LockedFile, ...]) -> tuple[str, ...]:
+    before = {f.path: f.md5 for f in a}
+    after = {f.path: f.md5 for f in b}
+    return tuple(sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p)))
