@@ -25,14 +25,14 @@ def _pr_with_stale_lock(sample: SampleProject) -> str:
     """A PR commit that changes params but not dvc.lock, pushed, then reproduced locally."""
     root = sample.root
     _git(root, "checkout", "-q", sample.pr_branch)
-    subprocess.run(DVC + ["checkout", "-q"], cwd=root, check=True, capture_output=True)
+    subprocess.run([*DVC, "checkout", "-q"], cwd=root, check=True, capture_output=True)
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["train"]["model"]["n_estimators"] = 25
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     _git(root, "commit", "-qam", "Fewer trees")
     _git(root, "push", "-q", "origin", sample.pr_branch)
     head = _git(root, "rev-parse", "HEAD")
-    subprocess.run(DVC + ["repro", "-q"], cwd=root, check=True, capture_output=True, env=tool_env())
+    subprocess.run([*DVC, "repro", "-q"], cwd=root, check=True, capture_output=True, env=tool_env())
     return head
 
 

@@ -14,7 +14,6 @@ from mlops_ci.adapters.process import tool_env
 from mlops_ci.services.sample_project import SampleProject
 from mlops_ci.services.verify import verify
 
-
 DVC = [sys.executable, "-m", "dvc"]
 
 
@@ -82,7 +81,7 @@ def test_unpushed_commit_fails_and_json_lists_outputs(sample_project: SampleProj
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["train"]["model"]["n_estimators"] = 11
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    subprocess.run(DVC + ["repro", "-q"], cwd=root, check=True, capture_output=True, env=tool_env())
+    subprocess.run([*DVC, "repro", "-q"], cwd=root, check=True, capture_output=True, env=tool_env())
     subprocess.run(["git", "commit", "-qam", "retrain without pushing"], cwd=root, check=True)
     out = _cli(root, "--json")
     assert out.returncode == 2
@@ -93,7 +92,7 @@ def test_unpushed_commit_fails_and_json_lists_outputs(sample_project: SampleProj
 
 def test_no_remote_is_one_clear_error(sample_project: SampleProject) -> None:
     root = sample_project.root
-    subprocess.run(DVC + ["remote", "remove", "local"], cwd=root, check=True, capture_output=True)
+    subprocess.run([*DVC, "remote", "remove", "local"], cwd=root, check=True, capture_output=True)
     out = _cli(root)
     assert out.returncode == 1
     assert "Traceback" not in out.stderr
