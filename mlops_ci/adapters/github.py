@@ -217,8 +217,8 @@ def _classify(exc: BaseException) -> _Failure | None:
                 return _Failure("rate_limit", status, message, _until_reset(headers))
             if _SECONDARY_RATE_LIMIT.search(message):
                 return _Failure("rate_limit", status, message, 60.0)
-            if "not accessible by integration" in message.lower():
-                return _Failure("permission", status, message)
+            # "Resource not accessible by integration" (the job token) and the
+            # like: the token lacks a permission.
             return _Failure("permission", status, message)
         if status == 401:
             return _Failure("auth", status, message or "Bad credentials")

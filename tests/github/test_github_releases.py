@@ -192,15 +192,16 @@ def test_enterprise_server_paths_and_uploads_host(tmp_path: Path) -> None:
     """On GHES the API is under /api/v3 and uploads under /api/uploads."""
     from github_double.validation import MISSING_REASON, shared_material_present
 
-    from mlops_ci.adapters.github import RetryPolicy
+    from mlops_ci.adapters.github import RetryPolicy, api_url_from_environ
 
     if not shared_material_present():
         pytest.skip(MISSING_REASON)
     with GitHubDouble(api_prefix="/api/v3", uploads_prefix="/api/uploads") as double:
+        environ = {"GITHUB_API_URL": double.base_url + "/"}  # as a GHES runner sets it
         gh = GitHubRepo(
             "ghs_enterprise",
             double.repository,
-            double.base_url,
+            api_url_from_environ(environ),
             retry=RetryPolicy(sleep=lambda _: None),
             seconds_between_writes=None,
         )
