@@ -112,6 +112,7 @@ class VersionState:
     registered: bool  # an explicit register tag exists (else: a commit hexsha version)
     active: bool
     events: list[TagEvent] = field(default_factory=list)
+    _semver: SemVer | None = field(default=None, repr=False, compare=False)
 
     @property
     def registration(self) -> TagEvent | None:
@@ -120,7 +121,9 @@ class VersionState:
 
     @property
     def semver(self) -> SemVer | None:
-        return SemVer.parse(self.version) if SemVer.is_valid(self.version) else None
+        if self._semver is None and SemVer.is_valid(self.version):
+            self._semver = SemVer.parse(self.version)
+        return self._semver
 
 
 @dataclass(frozen=True)
