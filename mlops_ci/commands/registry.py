@@ -32,7 +32,9 @@ def _root_option(func: Any) -> Any:
 
 def _emit_json(data: Any) -> None:
     # Indented for a person at a terminal; compact (and C-encoded, so fast) for a pipe.
-    indent = 2 if click.get_text_stream("stdout").isatty() else None
+    import sys
+
+    indent = 2 if sys.stdout.isatty() else None
     click.echo(json.dumps(data, indent=indent, default=str))
 
 
