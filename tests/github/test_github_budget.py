@@ -73,7 +73,7 @@ lines = st.lists(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, database=None)
 @given(lines=lines, limit=st.integers(min_value=400, max_value=5_000))
 def test_the_result_always_fits_and_keeps_the_marker(lines: list[str], limit: int) -> None:
     body = MARKER + "\n" + "\n".join(lines) + "\n"

@@ -262,3 +262,10 @@ def test_a_dispatch_is_repeated_after_a_rate_limit(
 
     assert waits == [2.0]
     assert len(github_double.state.dispatches) == 1
+
+
+def test_the_network_guard_refuses_other_hosts() -> None:
+    import socket
+
+    with socket.socket() as sock, pytest.raises(AssertionError, match="tried to reach"):
+        sock.connect(("192.0.2.1", 443))  # TEST-NET-1: never routed

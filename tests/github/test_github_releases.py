@@ -121,8 +121,17 @@ def test_an_asset_with_the_same_name_but_other_content_is_replaced(
     assert old.id not in github_double.state.assets
 
 
+@pytest.mark.parametrize(
+    ("their_copy", "action", "deletes"),
+    [(b"stale model", "replaced", 1), (b"new model", "reused", 0)],
+)
 def test_a_422_already_exists_is_resolved_by_comparing_digests(
-    github_double: GitHubDouble, gh: GitHubRepo, tmp_path: Path
+    github_double: GitHubDouble,
+    gh: GitHubRepo,
+    tmp_path: Path,
+    their_copy: bytes,
+    action: str,
+    deletes: int,
 ) -> None:
     """As in the `release-assets-conflict` recording: 422 already_exists, list, delete,
     upload again. Here the asset appears between our listing and our upload."""
@@ -135,8 +144,8 @@ def test_a_422_already_exists_is_resolved_by_comparing_digests(
     def racing_list(call):  # type: ignore[no-untyped-def]
         reply = original_list(call)
         state["listed"] += 1
-        if state["listed"] == 1:  # another job uploads a stale copy right after
-            github_double.state.add_asset(release, "model.pkl", b"stale model")
+        if state["listed"] == 1:  # another job uploads its copy right after
+            github_double.state.add_asset(release, "model.pkl", their_copy)
         return reply
 
     github_double._list_assets = racing_list  # type: ignore[method-assign]
@@ -144,10 +153,10 @@ def test_a_422_already_exists_is_resolved_by_comparing_digests(
 
     result = gh.upload_asset(release.id, path)
 
-    assert result.action == "replaced"
+    assert result.action == action
     statuses = [c.status for c in github_double.calls_of("repos/upload-release-asset")]
-    assert statuses == [422, 201]
-    assert github_double.calls["repos/delete-release-asset"] == 1
+    assert statuses == ([422, 201] if deletes else [422])
+    assert github_double.calls["repos/delete-release-asset"] == deletes
     assert [(a.name, a.data) for a in github_double.state.release_assets(release)] == [
         ("model.pkl", b"new model")
     ]
