@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from github_double import GitHubDouble
 
-from mlops_ci.adapters.github import GitHubRepo
+from mlops_ci.adapters.github import GitHubRepo, RetryPolicy, api_url_from_environ
 from mlops_ci.errors import GitHubError
 
 
@@ -197,30 +197,28 @@ def test_permission_error_names_contents_write(github_double: GitHubDouble, gh: 
     assert "Resource not accessible by integration" in str(caught.value)
 
 
-def test_enterprise_server_paths_and_uploads_host(tmp_path: Path) -> None:
+def test_enterprise_server_paths_and_uploads_host(
+    make_github_double: Callable[..., GitHubDouble], tmp_path: Path
+) -> None:
     """On GHES the API is under /api/v3 and uploads under /api/uploads."""
-    from github_double.validation import MISSING_REASON, shared_material_present
+    double = make_github_double(api_prefix="/api/v3", uploads_prefix="/api/uploads")
+    environ = {"GITHUB_API_URL": double.base_url + "/"}  # as a GHES runner sets it
+    gh = GitHubRepo(
+        "ghs_enterprise",
+        double.repository,
+        api_url_from_environ(environ),
+        retry=RetryPolicy(sleep=lambda _: None),
+        seconds_between_writes=None,
+    )
+    path = tmp_path / "model.pkl"
+    path.write_bytes(b"model")
 
-    from mlops_ci.adapters.github import RetryPolicy, api_url_from_environ
+    result = gh.publish("iris@v1.0.0", name="iris", body="notes", assets=[path])
 
-    if not shared_material_present():
-        pytest.skip(MISSING_REASON)
-    with GitHubDouble(api_prefix="/api/v3", uploads_prefix="/api/uploads") as double:
-        environ = {"GITHUB_API_URL": double.base_url + "/"}  # as a GHES runner sets it
-        gh = GitHubRepo(
-            "ghs_enterprise",
-            double.repository,
-            api_url_from_environ(environ),
-            retry=RetryPolicy(sleep=lambda _: None),
-            seconds_between_writes=None,
-        )
-        path = tmp_path / "model.pkl"
-        path.write_bytes(b"model")
-        result = gh.publish("iris@v1.0.0", name="iris", body="notes", assets=[path])
-        assert result.assets[0].action == "uploaded"
-        uploads = [c for c in double.log if c.operation_id == "repos/upload-release-asset"]
-        assert len(uploads) == 1
-        (release,) = double.state.releases_for_tag("iris@v1.0.0")
-        (asset,) = double.state.release_assets(release)
-        assert asset.digest == "sha256:" + hashlib.sha256(b"model").hexdigest()
-        assert not double.violations, double.violations
+    assert gh.api_url.endswith("/api/v3")
+    assert result.assets[0].action == "uploaded"
+    uploads = [c for c in double.log if c.operation_id == "repos/upload-release-asset"]
+    assert len(uploads) == 1
+    (release,) = double.state.releases_for_tag("iris@v1.0.0")
+    (asset,) = double.state.release_assets(release)
+    assert asset.digest == "sha256:" + hashlib.sha256(b"model").hexdigest()

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
 from .server import GitHubDouble
 from .validation import MISSING_REASON, shared_material_present
+
+
+def _check(double: GitHubDouble) -> None:
+    assert not double.violations, "the GitHub double saw OpenAPI violations:\n" + "\n".join(
+        double.violations
+    )
 
 
 @pytest.fixture
@@ -20,6 +27,26 @@ def github_double() -> Iterator[GitHubDouble]:
         yield double
     finally:
         double.stop()
-    assert not double.violations, "the GitHub double saw OpenAPI violations:\n" + "\n".join(
-        double.violations
-    )
+    _check(double)
+
+
+@pytest.fixture
+def make_github_double() -> Iterator[Callable[..., GitHubDouble]]:
+    """Start doubles with options (`login=`, `owner=`, `repo=`, `api_prefix="/api/v3"`,
+    `uploads_prefix="/api/uploads"` for GHES); each is checked for violations."""
+    if not shared_material_present():
+        pytest.skip(MISSING_REASON)
+    started: list[GitHubDouble] = []
+
+    def make(**options: Any) -> GitHubDouble:
+        double = GitHubDouble(**options).start()
+        started.append(double)
+        return double
+
+    try:
+        yield make
+    finally:
+        for double in started:
+            double.stop()
+    for double in started:
+        _check(double)
