@@ -32,6 +32,8 @@ COMMANDS: dict[str, str] = {
     "verify": "mlops_ci.commands.verify:verify",
     "monitor": "mlops_ci.commands.monitor:monitor",
     "retrain": "mlops_ci.commands.monitor:retrain",
+    "sweep": "mlops_ci.commands.sweep:sweep",
+    "metrics": "mlops_ci.commands.metrics:metrics",
     "demo": "mlops_ci.commands.demo:demo",
 }
 

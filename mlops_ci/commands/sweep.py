@@ -1,0 +1,249 @@
+"""`mlops-ci sweep plan | run | merge`: parameter sweeps as a GitHub Actions matrix."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+PUBLISH_CHOICES = ("auto", "github", "local", "none")
+
+
+def _options(ctx: click.Context) -> dict[str, Any]:
+    obj = ctx.find_object(dict)
+    return obj if obj is not None else {}
+
+
+def _root_and_config(
+    ctx: click.Context, root: Path | None, config_path: Path | None
+) -> tuple[Path, Path | None]:
+    group = _options(ctx)
+    return (
+        root or group.get("sweep_root") or Path("."),
+        config_path or group.get("sweep_config"),
+    )
+
+
+_config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Config file (default: mlops-ci.yaml in the repository).",
+)
+_root_option = click.option(
+    "--root",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="The repository (default: the current directory).",
+)
+
+
+@click.group("sweep")
+@_config_option
+@_root_option
+@click.pass_context
+def sweep(ctx: click.Context, config_path: Path | None, root: Path | None) -> None:
+    """Parameter sweeps: plan a matrix from `experiments:` in mlops-ci.yaml, run one
+    cell per job, merge the cells into one leaderboard report."""
+    obj = ctx.ensure_object(dict)
+    obj["sweep_config"] = config_path
+    obj["sweep_root"] = root
+
+
+@sweep.command("plan")
+@_config_option
+@_root_option
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write the matrix JSON to this file (one line).",
+)
+@click.option("--pretty", is_flag=True, help="Indent the JSON for reading.")
+@click.pass_context
+def plan(
+    ctx: click.Context,
+    config_path: Path | None,
+    root: Path | None,
+    output: Path | None,
+    pretty: bool,
+) -> None:
+    """Print the sweep's matrix as JSON for `strategy.matrix: ${{ fromJSON(...) }}`:
+    `{"include": [{"id": "r01", "set": "KEY=VALUE ..."}, ...]}`.
+
+    On a runner it is also the step output `matrix`.
+    """
+    from mlops_ci.adapters.actions import ActionsRuntime
+    from mlops_ci.services.sweep import plan_sweep
+
+    root, config_path = _root_and_config(ctx, root, config_path)
+    matrix = plan_sweep(root, config_path).matrix()
+    # ASCII-only, one line: safe for GITHUB_OUTPUT and for `echo` in a workflow step.
+    compact = json.dumps(matrix, separators=(",", ":"), ensure_ascii=True)
+    if output is not None:
+        from mlops_ci.services.report import write_atomic
+
+        write_atomic(output, compact + "\n")
+    click.echo(json.dumps(matrix, indent=2, ensure_ascii=False) if pretty else compact)
+    runtime = ActionsRuntime.from_environ(os.environ)
+    if runtime.on_runner:
+        runtime.set_output("matrix", compact)
+
+
+@sweep.command("run")
+@_config_option
+@_root_option
+@click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help=(
+        "A param value for this run (repeatable); KEY is dotted, optionally FILE:key; VALUE "
+        "is read as YAML. Default: the words of $MLOPS_CI_SWEEP_SET."
+    ),
+)
+@click.option(
+    "--id",
+    "cell_id",
+    envvar="MLOPS_CI_SWEEP_ID",
+    help="Run id (default: $MLOPS_CI_SWEEP_ID, else the planned id of these values).",
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Bundle directory (default: .mlops-ci/sweep/runs/ID).",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit 1 when the run fails (default: write a failed record and exit 0).",
+)
+@click.option(
+    "--keep-params",
+    is_flag=True,
+    help="Leave the run's values in the params file (default: restore it afterwards).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Do not echo the pipeline's output locally.")
+@click.pass_context
+def run(  # noqa: PLR0917 - one parameter per option
+    ctx: click.Context,
+    config_path: Path | None,
+    root: Path | None,
+    assignments: tuple[str, ...],
+    cell_id: str | None,
+    output: Path | None,
+    strict: bool,
+    keep_params: bool,
+    quiet: bool,
+) -> None:
+    """Run one cell: write its values into the params file, run the pipeline, and
+    write the bundle (record.json with params, metrics, data hashes, code SHA, run
+    time, versions and status)."""
+    from mlops_ci.commands.report import _progress
+    from mlops_ci.core.experiments import SweepError, parse_assignment, parse_set
+    from mlops_ci.errors import DvcError, InputError
+    from mlops_ci.services.sweep import SET_VARIABLE, RunRequest, run_cell
+
+    root, config_path = _root_and_config(ctx, root, config_path)
+    try:
+        if assignments:
+            values = dict(parse_assignment(a) for a in assignments)
+        else:
+            values = parse_set(os.environ.get(SET_VARIABLE, ""))
+    except SweepError as exc:
+        raise InputError(str(exc)) from None
+    request = RunRequest(
+        root=root,
+        assignments=values,
+        config_path=config_path,
+        cell_id=cell_id or None,
+        output=output,
+        keep_params=keep_params,
+        env=dict(os.environ),
+    )
+    on_runner = os.environ.get("GITHUB_ACTIONS") == "true"
+    with _progress(on_runner, quiet) as (sink, group):
+        outcome = run_cell(request, sink=sink, group=group)
+    record = outcome.record
+    click.echo(f"Run {record.id}: {record.status}" + (f": {record.error}" if record.error else ""))
+    click.echo(f"Bundle: {outcome.bundle}")
+    if on_runner:
+        from mlops_ci.adapters.actions import ActionsRuntime
+
+        runtime = ActionsRuntime.from_environ(os.environ)
+        runtime.set_output("report-path", str(outcome.record_path))
+        if record.status == "failed":
+            runtime.warning(f"sweep run {record.id} failed: {record.error}")
+    if strict and record.status == "failed":
+        raise DvcError(f"run {record.id} failed: {record.error}")
+
+
+@sweep.command("merge")
+@_config_option
+@_root_option
+@click.argument("dirs", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--publish",
+    type=click.Choice(PUBLISH_CHOICES),
+    default="auto",
+    show_default=True,
+    help="Where the leaderboard goes: auto = github on a runner with a token, else local.",
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path(".mlops-ci/sweep"),
+    show_default=True,
+    help="Directory for leaderboard.md and leaderboard.json.",
+)
+@click.option("--base", metavar="REF", help="Compare with this revision instead of the merge base.")
+@click.option("--dry-run", is_flag=True, help="Print what would be posted; post nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print leaderboard.json instead.")
+@click.pass_context
+def merge(  # noqa: PLR0917 - one parameter per option
+    ctx: click.Context,
+    config_path: Path | None,
+    root: Path | None,
+    dirs: tuple[Path, ...],
+    publish: str,
+    output: Path,
+    base: str | None,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Merge run bundles (DIRS: bundles, or directories holding them; default
+    .mlops-ci/sweep/runs) into one leaderboard and publish it like the PR report."""
+    from mlops_ci.services.sweep import DEFAULT_RUNS_DIR, MergeRequest, merge_sweep
+
+    root, config_path = _root_and_config(ctx, root, config_path)
+    request = MergeRequest(
+        root=root,
+        dirs=list(dirs) or [DEFAULT_RUNS_DIR],
+        config_path=config_path,
+        output=output,
+        publish=publish,  # type: ignore[arg-type]
+        base=base,
+        dry_run=dry_run,
+        env=dict(os.environ),
+    )
+    outcome = merge_sweep(request)
+    if as_json:
+        click.echo(outcome.json_path.read_text("utf-8"), nl=False)
+        return
+    if outcome.publish == "local":
+        from mlops_ci.commands.report import _print_markdown
+
+        _print_markdown(outcome.markdown)
+    if outcome.dry_run_preview is not None:
+        click.echo("── dry run: this comment would be posted:")
+        click.echo(outcome.dry_run_preview)
+    for message in outcome.messages:
+        click.echo(message)
+    if outcome.comment_url:
+        click.echo(f"Comment: {outcome.comment_url}")
+    best = outcome.board.best
+    click.echo(f"Leaderboard: {outcome.markdown_path} and {outcome.json_path}")
+    click.echo(f"Best: {best[0].id}" if best else "Best: none")
