@@ -117,7 +117,9 @@ def run_retrain(request: RetrainRequest) -> RetrainOutcome:
     root = request.root.resolve()
     config = load_config(root).config
     model = _choose_model(config, request.model)
-    env = tool_env(request.env)
+    # Tools run in this process's environment, with its interpreter first on PATH;
+    # `request.env` only says where we run (token, repository).
+    env = tool_env()
     git = Git(root, env)
     if not git.is_repo():
         raise InputError(f"{root}: not a git repository")
@@ -137,7 +139,7 @@ def run_retrain(request: RetrainRequest) -> RetrainOutcome:
         raise PolicyRefused(f"refusing to retrain on {branch!r}: not a retrain branch")
     git.run("checkout", "-q", "-b", branch)
 
-    dvc = Dvc(root, env)
+    dvc = Dvc(root)
     updated: list[str] = []
     if config.data.update:
         _run_step(dvc, config.data.update, f"data.update `{config.data.update}`")
