@@ -60,3 +60,96 @@ class Reported:
     sample: SampleProject
     outcome: ReportOutcome
     lines: list[str]
+
+
+TOKEN = "ghs_reporttesttoken000000000000000000001"
+
+
+def rewrite_pr_payload(
+    payload: dict[str, Any],
+    *,
+    sample: SampleProject,
+    repository: str,
+    number: int,
+    head_repository: str | None = None,
+) -> dict[str, Any]:
+    """Point a real pull_request payload at the sample repository's commits and the double."""
+    pr = payload["pull_request"]
+    payload["number"] = number
+    pr["number"] = number
+    payload["repository"]["full_name"] = repository
+    pr["base"]["repo"]["full_name"] = repository
+    pr["head"]["repo"]["full_name"] = head_repository or repository
+    pr["base"].update(ref=sample.main_branch, sha=sample.main_sha)
+    pr["head"].update(ref=sample.pr_branch, sha=sample.pr_sha)
+    if "before" in payload:
+        payload["before"] = sample.main_sha
+        payload["after"] = sample.pr_sha
+    return payload
+
+
+def runner_env(
+    tmp: Path,
+    *,
+    event_name: str,
+    payload: dict[str, Any],
+    repository: str,
+    api_url: str,
+    sha: str,
+    run_id: str = "4242",
+    workflow: str = "PR report",
+) -> dict[str, str]:
+    """The variables a runner sets, with the event payload, output and summary files."""
+    event = tmp / f"event-{event_name}.json"
+    event.write_text(json.dumps(payload))
+    output = tmp / "github_output"
+    summary = tmp / "step_summary"
+    output.touch()
+    summary.touch()
+    return local_env(
+        GITHUB_ACTIONS="true",
+        CI="true",
+        GITHUB_EVENT_NAME=event_name,
+        GITHUB_EVENT_PATH=str(event),
+        GITHUB_REPOSITORY=repository,
+        GITHUB_API_URL=api_url,
+        GITHUB_SERVER_URL="https://github.com",
+        GITHUB_TOKEN=TOKEN,
+        GITHUB_OUTPUT=str(output),
+        GITHUB_STEP_SUMMARY=str(summary),
+        GITHUB_WORKFLOW=workflow,
+        GITHUB_RUN_ID=run_id,
+        GITHUB_SHA=sha,
+    )
+
+
+def read_outputs(path: Path) -> dict[str, str]:
+    """Parse a GITHUB_OUTPUT file (`name<<DELIM` blocks) as the runner does."""
+    outputs: dict[str, str] = {}
+    lines = path.read_text().splitlines()
+    i = 0
+    while i < len(lines):
+        name, _, delimiter = lines[i].partition("<<")
+        value: list[str] = []
+        i += 1
+        while lines[i] != delimiter:
+            value.append(lines[i])
+            i += 1
+        outputs[name] = "\n".join(value)
+        i += 1
+    return outputs
+
+
+def run_cli(args: list[str], env: Mapping[str, str], monkeypatch: Any) -> int:
+    """Run `mlops-ci ARGS` in-process with exactly `env`; return the exit code."""
+    from mlops_ci.cli import main
+
+    for key in list(os.environ):
+        monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    try:
+        main(args)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
