@@ -134,7 +134,7 @@ def test_bundle_for_another_pr_or_commit_is_refused(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    sample, bundle, pull = fork_bundle
+    sample, bundle, _pull = fork_bundle
     other = github_double.state.add_pull(head="other", head_sha="c" * 40)
     metadata = json.loads((bundle / "metadata.json").read_text())
     metadata["pr_number"] = other.number
@@ -188,7 +188,7 @@ def test_verify_bundle_rules() -> None:
 def test_read_bundle_rejects_bad_shapes(tmp_path: Path) -> None:
     bundle = tmp_path / "b"
     bundle.mkdir()
-    with pytest.raises(InputError, match="lacks report.json"):
+    with pytest.raises(InputError, match=r"lacks report\.json"):
         read_bundle(bundle)
     (bundle / "report.json").write_text('{"schema_version": 1}')
     (bundle / "metadata.json").write_text(
@@ -196,7 +196,7 @@ def test_read_bundle_rejects_bad_shapes(tmp_path: Path) -> None:
     )
     assert read_bundle(bundle)[0].pr_number == 1
     (bundle / "report.json").write_text('{"schema_version": 1, "markdown": "# hi"}')
-    with pytest.raises(InputError, match="report.json: invalid: markdown"):
+    with pytest.raises(InputError, match=r"report\.json: invalid: markdown"):
         read_bundle(bundle)
     (bundle / "report.json").write_text('{"schema_version": 2}')
     with pytest.raises(InputError, match="schema_version"):
