@@ -142,3 +142,22 @@ def test_promote_on_github_records_a_deployment_and_updates_the_notes(
     assert again.json()["noop"] is True
     assert again.json()["github"]["deployment"] == "reused"
     assert len(state.deployments) == 1
+
+
+def test_a_model_over_the_asset_limit_ships_as_a_dvc_pointer(
+    project: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlops_ci.services import release
+
+    monkeypatch.setattr(release, "ASSET_LIMIT", 1024)  # the sample model is ~50 KiB
+    result = project.cli("release", "--tag", TAG, "--json")
+    assert result.code == 0, result.err
+    data = result.json()
+    assert data["pointer"] is True
+    assert "model.pkl" not in data["assets"]
+    assert "model.pkl.dvc-pointer.json" in data["assets"]
+    pointer = json.loads((Path(data["directory"]) / "model.pkl.dvc-pointer.json").read_text())
+    model = (project.root / "models" / "model.pkl").read_bytes()
+    assert pointer["sha256"] == hashlib.sha256(model).hexdigest()
+    assert pointer["size"] == len(model)
+    assert pointer["dvc_hash"].startswith("md5:")
