@@ -311,11 +311,11 @@ def _check_model_name(model: str) -> None:
 
 def write_tag(reg: Registry, name: str, rev: str, message: str, *, push: bool) -> tuple[bool, bool]:
     """Create (idempotently) and optionally push one tag; (created, pushed)."""
+    if push and not reg.git.has_remote():
+        raise InputError("--push: the repository has no 'origin' remote")
     result: TagResult = reg.git.create_annotated_tag(name, rev, message)
     pushed = False
     if push:
-        if not reg.git.has_remote():
-            raise InputError("--push: the repository has no 'origin' remote")
         reg.git.push_tag(name)
         pushed = True
     return result.outcome == "created", pushed
