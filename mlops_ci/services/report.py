@@ -317,15 +317,29 @@ def collect_data_diff(
             size_base = None
         if change.status == "deleted":
             size_head = None
-        status = (
-            change.status
-            if change.status in ("added", "modified", "deleted", "renamed")
-            else ("not in cache")
-        )
+        status = change.status
+        if status == "not in cache":
+            # A fresh checkout holds only the head's data; the recorded hashes still tell.
+            status = _status_from_hashes(old.get(key), head_tracked.get(key))
         entries.append(
-            DataEntry(path=change.path, status=status, size_base=size_base, size_head=size_head)
+            DataEntry(
+                path=change.path,
+                status=status,  # type: ignore[arg-type, unused-ignore]
+                size_base=size_base,
+                size_head=size_head,
+            )
         )
     return DataDiff(available=True, entries=entries)
+
+
+def _status_from_hashes(base: Any, head: Any) -> str:
+    if base is None and head is not None:
+        return "added"
+    if head is None and base is not None:
+        return "deleted"
+    if base is not None and head is not None and base.md5 and head.md5:
+        return "modified" if base.md5 != head.md5 else "not in cache"
+    return "not in cache"
 
 
 def _dvc_files(root: Path) -> Iterator[Path]:

@@ -1,0 +1,91 @@
+"""Data in an S3 remote (moto's server on 127.0.0.1) is pulled, reproduced and reported."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from report_helpers import local_env
+
+from mlops_ci.services.report import ReportRequest, generate_report
+from mlops_ci.services.sample_project import SampleProject
+
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "test",
+    "AWS_SECRET_ACCESS_KEY": "test",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def s3_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    pytest.importorskip("dvc_s3", reason="dvc-s3 is not installed")
+    server_mod = pytest.importorskip("moto.server", reason="moto[server] is not installed")
+    for key, value in CREDENTIALS.items():
+        monkeypatch.setenv(key, value)
+    port = _free_port()
+    server = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+def _dvc(root: Path, *args: str) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "dvc", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        env={**os.environ, "DVC_NO_ANALYTICS": "1"},
+    )
+
+
+def test_data_in_s3_is_pulled_and_reported(sample_project: SampleProject, s3_endpoint: str) -> None:
+    import boto3
+
+    sample = sample_project
+    root = sample.root
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    s3.create_bucket(Bucket="mlops-ci-data")
+    subprocess.run(["git", "checkout", "-q", sample.pr_branch], cwd=root, check=True)
+    # Move the data to S3: the only remote from now on.
+    _dvc(root, "remote", "add", "-d", "s3", "s3://mlops-ci-data/store")
+    _dvc(root, "remote", "modify", "s3", "endpointurl", s3_endpoint)
+    _dvc(root, "remote", "remove", "local")
+    _dvc(root, "push", "-r", "s3", "--all-branches")
+    stored = s3.list_objects_v2(Bucket="mlops-ci-data").get("KeyCount", 0)
+    assert stored > 0
+    # A fresh CI checkout: no DVC cache, no data, no outputs.
+    shutil.rmtree(root / ".dvc" / "cache")
+    shutil.rmtree(root / "data" / "prepared", ignore_errors=True)
+    (root / "data" / "breast_cancer.csv").unlink()
+    (root / "models" / "model.pkl").unlink()
+
+    lines: list[str] = []
+    outcome = generate_report(
+        ReportRequest(root=root, run=True, publish="none", env=local_env(**CREDENTIALS)),
+        sink=lines.append,
+    )
+    assert (root / "data" / "breast_cancer.csv").is_file()
+    assert (root / "models" / "model.pkl").is_file()
+    data = json.loads(outcome.report_json.read_text())
+    assert data["verdict"] == "pass"
+    assert {r["key"] for r in data["metrics"]} >= {"accuracy", "roc_auc", "log_loss"}
+    entries = {e["path"]: e["status"] for e in data["data"]["entries"]}
+    assert entries["data/breast_cancer.csv"] == "modified"
+    assert any("fetched" in line or "added" in line.lower() for line in lines), lines[-20:]
