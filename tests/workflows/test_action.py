@@ -37,7 +37,11 @@ def _prepared_venv(runner_temp: Path) -> Path:
     venv = runner_temp / "mlops-ci" / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     purelib = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+        ],
         check=True,
         capture_output=True,
         text=True,
@@ -105,12 +109,13 @@ def test_args_are_split_into_words_and_never_run_by_a_shell(
 ) -> None:
     marker = runner_temp / "pwned"
     runner = _runner(sample_project.root, runner_temp)
-    args = f"--root \"$(touch {marker})\" --json; touch {marker} `touch {marker}`"
+    args = f'--root "$(touch {marker})" --json; touch {marker} `touch {marker}`'
     run = runner.run({"command": "validate", "args": args})
 
     assert not marker.exists(), "an input was executed by a shell"
     failed = run.failed
-    assert failed is not None and failed.id == "run", _explain(run)
+    assert failed is not None, _explain(run)
+    assert failed.id == "run", _explain(run)
     # The words arrived verbatim (as click's usage error or a missing directory shows).
     assert failed.returncode == 1, _explain(run)
 
@@ -120,7 +125,8 @@ def test_unbalanced_quotes_in_args_fail_with_an_annotation(
 ) -> None:
     run = _runner(sample_project.root, runner_temp).run({"command": "validate", "args": "'open"})
     failed = run.failed
-    assert failed is not None and failed.id == "run"
+    assert failed is not None
+    assert failed.id == "run"
     assert "::error title=mlops-ci::input args cannot be split" in failed.stdout
 
 
@@ -130,7 +136,8 @@ def test_extras_that_are_not_requirements_are_refused(tmp_path: Path) -> None:
     runner = _runner(tmp_path, temp)
     run = runner.run({"command": "validate", "extras": "dvc-s3, --index-url=http://127.0.0.1:9/"})
     failed = run.failed
-    assert failed is not None and failed.id == "install", _explain(run)
+    assert failed is not None, _explain(run)
+    assert failed.id == "install", _explain(run)
     assert "'--index-url=http://127.0.0.1:9/' is not a package name" in failed.stdout
     assert not (temp / "mlops-ci" / "venv" / "lib").exists() or not list(
         (temp / "mlops-ci" / "venv").glob("lib/python*/site-packages/mlops_ci")
@@ -158,7 +165,9 @@ def test_action_runs_the_report_against_the_github_double(
         ["git", "checkout", "-q", sample_project.pr_branch], cwd=sample_project.root, check=True
     )
     pull = github_double.state.add_pull(
-        head=sample_project.pr_branch, base=sample_project.main_branch, head_sha=sample_project.pr_sha
+        head=sample_project.pr_branch,
+        base=sample_project.main_branch,
+        head_sha=sample_project.pr_sha,
     )
     event_path = tmp_path / "event.json"
     _pull_request_event(event_path, github_double, sample_project, pull.number)
@@ -184,7 +193,43 @@ def test_action_runs_the_report_against_the_github_double(
 
     assert run.failed is None, _explain(run)
     written = run.step("run").output_file
-    assert "gate" in run.step("run").outputs and "comment-url" in run.step("run").outputs, written
+    assert "gate" in run.step("run").outputs, written
+    assert "comment-url" in run.step("run").outputs, written
     assert run.outputs["gate"] in ("pass", "fail")
     assert run.outputs["comment-url"].startswith("https://github.com/" + github_double.repository)
     assert len(github_double.state.comments_on(pull.number)) == 1
+
+
+def test_pushes_get_the_token_from_a_helper_that_lives_only_in_the_environment(
+    tmp_path: Path,
+) -> None:
+    """The run step's preamble (everything before `exec`) makes git answer a credential
+    request for the server with the token, and writes nothing to any git config."""
+    import yaml
+
+    action = yaml.safe_load((REPO_ROOT / "action.yml").read_text(encoding="utf-8"))
+    script = next(s for s in action["runs"]["steps"] if s.get("id") == "run")["run"]
+    preamble = script[: script.index("exec ")]
+    probe = tmp_path / "probe.sh"
+    probe.write_text(
+        preamble
+        + "printf 'protocol=https\\nhost=github.com\\npath=o/r.git\\n\\n' | git credential fill\n",
+        encoding="utf-8",
+    )
+    env = base_environment(
+        {
+            "MLOPS_CI_GITHUB_TOKEN": TOKEN,
+            "GITHUB_SERVER_URL": "https://github.com",
+            "GIT_TERMINAL_PROMPT": "0",
+            "HOME": str(tmp_path),
+            "GIT_CONFIG_NOSYSTEM": "1",
+        }
+    )
+    result = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(probe)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "username=x-access-token" in result.stdout
+    assert f"password={TOKEN}" in result.stdout
+    assert not (tmp_path / ".gitconfig").exists()

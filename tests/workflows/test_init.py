@@ -87,7 +87,8 @@ def test_render_fills_branch_ref_and_working_directory() -> None:
 def test_config_without_dvc_yaml_is_still_valid(tmp_path: Path) -> None:
     text = suggest_config(tmp_path)
     config = parse_config(text)
-    assert config.models == {} and config.metrics.gates == {}
+    assert config.models == {}
+    assert config.metrics.gates == {}
 
 
 def test_config_from_dvc_yaml(tmp_path: Path) -> None:
@@ -127,7 +128,8 @@ def test_init_on_the_sample_project_then_validate(sample_project: SampleProject)
     assert '"mlops-ci report"' in first.stdout  # the required check, in the next steps
     assert "required reviewers" in first.stdout
     pr = (root / ".github" / "workflows" / "pr-report.yml").read_text(encoding="utf-8")
-    assert "branches: [main]" in pr and "$default-branch" not in pr
+    assert "branches: [main]" in pr
+    assert "$default-branch" not in pr
 
     validate = cli("validate", cwd=root)
     assert validate.returncode == 0, validate.stderr

@@ -52,7 +52,9 @@ def _workflows(root: Path) -> list[str]:
 
 
 def _templates() -> list[str]:
-    return sorted(str(p.relative_to(REPO_ROOT)) for p in (REPO_ROOT / "workflows-templates").glob("*.yml"))
+    return sorted(
+        str(p.relative_to(REPO_ROOT)) for p in (REPO_ROOT / "workflows-templates").glob("*.yml")
+    )
 
 
 def _actionlint(files: list[str], cwd: Path) -> None:
@@ -64,7 +66,14 @@ def _actionlint(files: list[str], cwd: Path) -> None:
 
 def _zizmor(paths: list[str], cwd: Path) -> None:
     zizmor = _tool("zizmor")
-    args = [zizmor, "--offline", "--persona=auditor", "--no-progress", "--config", str(ZIZMOR_CONFIG)]
+    args = [
+        zizmor,
+        "--offline",
+        "--persona=auditor",
+        "--no-progress",
+        "--config",
+        str(ZIZMOR_CONFIG),
+    ]
     result = _run([*args, *paths], cwd)
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -22,7 +22,7 @@ CALL = re.compile(r"^mlops-ci/mlops-ci/\.github/workflows/([\w-]+\.yml)@v1$")
 
 
 def _load(path: Path) -> dict[str, Any]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data: dict[Any, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
     # YAML 1.1 reads the key `on` as True.
     if True in data:
         data["on"] = data.pop(True)
@@ -48,7 +48,8 @@ def test_package_templates_are_byte_identical_to_the_starter_workflows() -> None
 def test_every_template_has_properties(name: str) -> None:
     props = json.loads((TEMPLATES / f"{name}.properties.json").read_text(encoding="utf-8"))
     assert set(props) >= {"name", "description", "iconName", "categories"}
-    assert isinstance(props["categories"], list) and props["categories"]
+    assert isinstance(props["categories"], list)
+    assert props["categories"]
     assert all(isinstance(c, str) and c for c in props["categories"])
     assert props["name"] == _load(TEMPLATES / f"{name}.yml")["name"]
 
@@ -66,7 +67,8 @@ def test_reusable_workflow_shape(name: str) -> None:
     for job_id, job in wf["jobs"].items():
         assert job["runs-on"] == "${{ inputs.runs-on }}", job_id
         assert job["timeout-minutes"] == "${{ inputs.timeout-minutes }}", job_id
-        assert job["permissions"] and "write-all" not in str(job["permissions"]), job_id
+        assert job["permissions"], job_id
+        assert "write-all" not in str(job["permissions"]), job_id
         assert "concurrency" in wf or "concurrency" in job, job_id
 
 
@@ -86,12 +88,15 @@ def test_poster_never_checks_out_the_pull_request() -> None:
     assert "workflow_run.event == 'pull_request'" in job["if"]
     for step in job["steps"]:
         if str(step.get("uses", "")).startswith("actions/checkout@"):
-            assert "ref" not in step["with"] and "repository" not in step["with"]
+            assert "ref" not in step["with"]
+            assert "repository" not in step["with"]
             assert step["with"]["persist-credentials"] is False
     download = next(s for s in job["steps"] if "download-artifact" in str(s.get("uses")))
     assert download["with"]["run-id"] == "${{ github.event.workflow_run.id }}"
     template = _load(TEMPLATES / "pr-report-post.yml")
-    assert template["on"]["workflow_run"]["workflows"] == [_load(TEMPLATES / "pr-report.yml")["name"]]
+    assert template["on"]["workflow_run"]["workflows"] == [
+        _load(TEMPLATES / "pr-report.yml")["name"]
+    ]
 
 
 def test_promotion_runs_in_the_stage_environment_one_per_model() -> None:
