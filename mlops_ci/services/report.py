@@ -121,25 +121,29 @@ class BaseReader:
         return self._tracked
 
     def read(self, path: str) -> tuple[bytes | None, str | None]:
-        """(bytes, None), or (None, None) when the file did not exist, or (None, why)."""
+        """(bytes, None); (None, None) when the file is new in this change; (None, why)."""
         raw = self.git.show_file(self.sha, path)
         if raw is not None:
             return raw, None
         if self.mode == "none":
             return None, "baseline: none"
+        if self.reproduced is not None and (self.reproduced / path).is_file():
+            return (self.reproduced / path).read_bytes(), None
+        if path.rstrip("/") in self.tracked():
+            if self.mode != "dvc":
+                return None, f"a DVC output, not in git at the base (baseline: {self.mode})"
+            try:
+                return self.dvc.read_at_rev(path, self.sha), None
+            except DvcError as exc:
+                return None, f"not in the DVC cache or remote ({exc.message})"
+        if self.git.show_file("HEAD", path) is not None:
+            return None, None  # committed in this change: a new file
         if self.reproduced is not None:
-            candidate = self.reproduced / path
-            if candidate.is_file():
-                return candidate.read_bytes(), None
             return None, "not produced by the base pipeline"
-        if path.rstrip("/") not in self.tracked():
-            return None, None  # the file is new in this change
-        if self.mode != "dvc":
-            return None, f"a DVC output, not in git at the base (baseline: {self.mode})"
-        try:
-            return self.dvc.read_at_rev(path, self.sha), None
-        except DvcError as exc:
-            return None, f"not in the DVC cache or remote ({exc.message})"
+        return None, (
+            "an output not committed to git nor tracked by DVC at the base "
+            "(baseline: reproduce would run the base pipeline)"
+        )
 
 
 def _read_side(

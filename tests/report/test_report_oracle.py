@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from report_helpers import Reported, dvc_oracle, local_env, run_report
+from report_helpers import Reported, dvc_oracle, run_report
 
 
 def _same(ours: Any, theirs: Any) -> bool:
@@ -192,7 +192,9 @@ def test_explicit_base_and_no_baseline(git_repo: Any, tmp_path: Path) -> None:
     data = json.loads(outcome.report_json.read_text())
     rows = {(r["file"], r["key"]): r for r in data["metrics"]}
     assert rows[("metrics.yaml", "acc")]["delta"] == pytest.approx(0.1)
-    assert rows[("out/eval.json", "auc")]["status"] == "added"  # new file: nothing at base
+    # An output that is neither in git nor tracked by DVC has no baseline (not "added").
+    assert rows[("out/eval.json", "auc")]["status"] == "no_base"
+    assert "baseline: reproduce" in data["metrics_no_base"]["out/eval.json"]
 
     git_repo.write("mlops-ci.yaml", "baseline: none\nmetrics:\n  files: [metrics.yaml]\n")
     outcome = run_report(root, base="HEAD~1", output=tmp_path / "out2")
@@ -221,5 +223,47 @@ def test_dvc_output_at_base_is_read_through_dvc(reported_sample: Reported, tmp_p
     assert "baseline: git" in why
     raw, why = reader.read("never/existed.json")
     assert raw is None
-    assert why is None
-    assert local_env()  # the helper strips runner variables
+    assert why is not None
+    assert "not committed to git nor tracked by DVC" in why
+
+
+MAKE_METRICS = """\
+import json, yaml
+p = yaml.safe_load(open("params.yaml"))
+json.dump({"acc": p["quality"], "steps": 3}, open("metrics.json", "w"))
+"""
+
+
+def test_baseline_reproduce_runs_the_base_in_a_worktree(git_repo: Any, tmp_path: Path) -> None:
+    """Outputs that are never committed get their base values by running the base pipeline."""
+    root = git_repo.root
+    git_repo.write("make_metrics.py", MAKE_METRICS)
+    git_repo.write("params.yaml", "quality: 0.5\n")
+    git_repo.write(".gitignore", "metrics.json\n.mlops-ci/\n")
+    config = (
+        "baseline: {mode}\npipeline:\n  run: python make_metrics.py\n  pull: never\n"
+        "metrics:\n  files: [metrics.json, added.json]\n"
+    )
+    git_repo.write("mlops-ci.yaml", config.format(mode="reproduce"))
+    git_repo.git("add", "-A")
+    git_repo.git("commit", "-q", "-m", "base")
+    git_repo.git("checkout", "-q", "-b", "pr")
+    git_repo.write("params.yaml", "quality: 0.75\n")
+    git_repo.write("added.json", '{"new": 1}')
+    git_repo.git("add", "-A")
+    git_repo.git("commit", "-q", "-m", "better")
+
+    outcome = run_report(root, run=True)
+    rows = {
+        (r["file"], r["key"]): r for r in json.loads(outcome.report_json.read_text())["metrics"]
+    }
+    assert rows[("metrics.json", "acc")]["base"] == 0.5
+    assert rows[("metrics.json", "acc")]["head"] == 0.75
+    assert rows[("metrics.json", "steps")]["status"] == "unchanged"
+    assert rows[("added.json", "new")]["status"] == "added"  # committed in this change
+    assert git_repo.git("worktree", "list").count("\n") <= 1  # the base worktree is gone
+
+    git_repo.write("mlops-ci.yaml", config.format(mode="git"))
+    outcome = run_report(root, run=False, output=tmp_path / "git")
+    data = json.loads(outcome.report_json.read_text())
+    assert {r["status"] for r in data["metrics"] if r["file"] == "metrics.json"} == {"no_base"}
