@@ -36,16 +36,40 @@ GTO_CONFIG = ".gto"
 METRICS_MARKER = "metrics: "
 
 
+#: The names `mlops_ci.config` looks for (kept equal to CONFIG_FILENAMES by a test), so
+#: that reading the registry of a repository without one never imports pydantic.
+CONFIG_FILES = ("mlops-ci.yaml", "mlops-ci.yml", ".mlops-ci.yaml", ".mlops-ci.yml")
+
+
 @dataclass
 class Registry:
     """One repository's registry: git, config and the state its tags describe."""
 
     root: Path
     git: Git
-    config: Any  # mlops_ci.config.Config
     gto_stages: list[str] | None
     records: list[GitTagRecord]
     state: RegistryState
+    _config: Any = field(default=None, repr=False)
+
+    @property
+    def config(self) -> Any:
+        """The loaded `mlops-ci.yaml` (`mlops_ci.config.Config`), read on first use."""
+        if self._config is None:
+            from mlops_ci.config import load_config
+
+            self._config = load_config(self.root).config
+        return self._config
+
+    @property
+    def has_config_file(self) -> bool:
+        return any((self.root / name).is_file() for name in CONFIG_FILES)
+
+    def configured_models(self) -> dict[str, Any]:
+        """Models listed in `mlops-ci.yaml` (none without the file; no config is loaded)."""
+        if self._config is None and not self.has_config_file:
+            return {}
+        return dict(self.config.models)
 
     def artifact(self, model: str) -> ArtifactState | None:
         return self.state.artifact(model)
@@ -55,12 +79,12 @@ class Registry:
 
     def allowed_stages(self, model: str) -> list[str]:
         """Stages the model may be promoted to, in order."""
-        if model in self.config.models or not self.gto_stages:
+        if model in self.configured_models() or not self.gto_stages:
             return list(self.config.model(model).stages)
         return list(self.gto_stages)
 
     def shown_stages(self, model: str) -> list[str]:
-        listed = self.config.models.get(model)
+        listed = self.configured_models().get(model)
         allowed = allowed_stages(listed.stages if listed else None, self.gto_stages)
         return display_stages(allowed, self.artifact(model))
 
@@ -97,16 +121,13 @@ def read_gto_stages(root: Path) -> list[str] | None:
 
 def open_registry(root: Path, *, fetch: bool = False) -> Registry:
     """Open the registry of the repository at ``root`` (one `git for-each-ref` call)."""
-    from mlops_ci.config import load_config
-
     git = Git(root)
     if not git.is_repo():
         raise InputError(f"{root}: not a git repository", hint="run inside your project's clone")
     if fetch and git.has_remote():
         git.fetch_tags()
-    config = load_config(root).config
     records = git.tags()
-    return Registry(root, git, config, read_gto_stages(root), records, build_state(records))
+    return Registry(root, git, read_gto_stages(root), records, build_state(records))
 
 
 # --- views ------------------------------------------------------------------------
@@ -153,10 +174,10 @@ def registry_view(
 ) -> list[dict[str, Any]]:
     """Every model (tags and config), or one; deprecated ones only when asked or named."""
     if model is not None:
-        if reg.artifact(model) is None and model not in reg.config.models:
+        if reg.artifact(model) is None and model not in reg.configured_models():
             raise InputError(f"model {model!r} is not in the registry or mlops-ci.yaml")
         return [model_view(reg, model)]
-    names = list(dict.fromkeys([*sorted(reg.state.artifacts), *reg.config.models]))
+    names = list(dict.fromkeys([*sorted(reg.state.artifacts), *reg.configured_models()]))
     views = [model_view(reg, name) for name in names]
     return [v for v in views if include_deprecated or not v["deprecated"]]
 

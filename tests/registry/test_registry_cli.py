@@ -256,3 +256,26 @@ def test_push_race_after_planning_is_refused(project: Repo, make_repo: Callable[
         check=True,
     ).stdout.splitlines()
     assert len(remote) == 1
+
+
+def test_reading_a_registry_without_config_never_loads_it(
+    make_repo: Callable[..., Repo],
+) -> None:
+    from mlops_ci.config import CONFIG_FILENAMES
+    from mlops_ci.services.registry import CONFIG_FILES
+
+    assert CONFIG_FILES == CONFIG_FILENAMES
+    repo = make_repo()
+    repo.tag("m@v1.0.0", t=1)
+    code = (
+        "import sys\n"
+        "from mlops_ci.cli import main\n"
+        "try:\n"
+        f"    main(['registry', '--json', '--root', {str(repo.root)!r}])\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "print('loaded' if 'mlops_ci.config' in sys.modules else 'not loaded', file=sys.stderr)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(proc.stdout)["models"][0]["latest"] == "v1.0.0"
+    assert proc.stderr.strip() == "not loaded"
