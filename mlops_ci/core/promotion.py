@@ -15,9 +15,9 @@ Promotion policy, in the order it is checked (every failed check is reported):
    branch.
 
 A version that already holds the stage is not promoted again (re-runs are no-ops).
-Rollback re-assigns the previous holder (or ``--to``); it checks that the version is
-active and the stage allowed, and skips gates and order: it returns to a state the
-registry already had.
+Rollback re-assigns the previous holder (who would hold the stage if the current
+holder were unassigned) or ``--to``; it checks that the version is active and the
+stage allowed, and skips gates and order: it returns to a state the registry had.
 """
 
 from __future__ import annotations

@@ -279,14 +279,16 @@ def _version_at_commit(candidates: list[VersionState], commit: str) -> str:
 
 
 def _stage_holders(
-    events: Sequence[TagEvent], versions: dict[str, VersionState]
+    events: Sequence[TagEvent],
+    versions: dict[str, VersionState],
+    excluded: frozenset[str] = frozenset(),
 ) -> dict[str, StageAssignment]:
     holders: dict[str, StageAssignment] = {}
     # Walk newest first; an unassign cancels the earlier assigns of that version and stage.
     cancelled: set[tuple[str, str]] = set()
     for event in reversed(events):
         stage, version = event.stage, event.version
-        if stage is None or version is None:
+        if stage is None or version is None or version in excluded:
             continue
         if event.action is Action.UNASSIGN:
             cancelled.add((stage, version))
@@ -300,21 +302,16 @@ def _stage_holders(
 
 
 def previous_holder(artifact: ArtifactState, stage: str) -> StageAssignment | None:
-    """The holder before the current one: the newest earlier assign of another active version.
+    """Who would hold ``stage`` if the current holder were unassigned (used by rollback).
 
-    Used by rollback; an unassign of a version does not stop it being rolled back to.
+    The same rule as the holder, with the current holder's version left out: the most
+    recent assign of another active version that no later unassign cancelled.
     """
     current = artifact.holder(stage)
     if current is None:
         return None
-    for event in reversed(artifact.stage_assignments(stage)):
-        version = event.version
-        if version is None or version == current.version:
-            continue
-        state = artifact.versions.get(version)
-        if state is not None and state.active:
-            return StageAssignment(stage, version, event.commit, event)
-    return None
+    others = [e for e in artifact.events if e.stage == stage]
+    return _stage_holders(others, artifact.versions, frozenset({current.version})).get(stage)
 
 
 def allowed_stages(

@@ -177,3 +177,18 @@ def test_rollback_returns_to_previous_active_holder() -> None:
     assert "already holds" in plan.refusals[0]
     plan = plan_rollback(artifact, "m", "staging", to_version=None, allowed_stages=None, counter=4)
     assert "nothing to roll back" in plan.refusals[0]
+
+
+def test_rollback_skips_versions_unassigned_from_the_stage() -> None:
+    s = state(
+        tag("m@v1.0.0", C1, 1),
+        tag("m@v2.0.0", C2, 2),
+        tag("m@v3.0.0", C3, 3),
+        tag("m#production#1", C1, 4),
+        tag("m#production#2", C2, 5),
+        tag("m#production!#3", C2, 6),
+        tag("m#production#4", C3, 7),
+    )
+    before = previous_holder(s.artifacts["m"], "production")
+    assert before is not None
+    assert before.version == "v1.0.0"  # v2.0.0 was taken out of production on purpose
