@@ -16,6 +16,7 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
@@ -62,15 +63,33 @@ class SweepError(ValueError):
 # --- values -------------------------------------------------------------------------
 
 
+@functools.cache
+def _yaml() -> Any:
+    from ruamel.yaml import YAML
+
+    return YAML(typ="safe", pure=True)
+
+
+# Characters a YAML document may not hold raw: written as \u escapes in quoted text.
+_NON_PRINTABLE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]"
+)
+
+
+def _quoted(value: Any) -> str:
+    """JSON text (valid YAML flow) with every character YAML forbids escaped."""
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    return _NON_PRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def parse_value(text: str) -> Any:
     """A VALUE as YAML 1.2 reads it (`5` → 5, `0.5` → 0.5, `true` → True, `x` → 'x')."""
-    from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
     if text == "":
         return ""
     try:
-        value = YAML(typ="safe", pure=True).load(text)
+        value = _yaml().load(text)
     except YAMLError:
         return text
     if value is None and text.strip() not in ("null", "Null", "NULL", "~"):
@@ -108,10 +127,10 @@ def format_value(value: Any) -> str:
     if isinstance(value, str):
         if value and value == value.strip() and _round_trips(value, value):
             return value
-        return json.dumps(value, ensure_ascii=False)
+        return _quoted(value)
     if isinstance(value, list | dict):
         try:
-            text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+            text = _quoted(value)
         except ValueError:
             raise SweepError("a list or mapping value cannot hold NaN or infinity") from None
         if _round_trips(text, value):
