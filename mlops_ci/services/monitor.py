@@ -17,7 +17,8 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -566,6 +567,25 @@ def training_data_paths(lock_text: str, model_path: str | None) -> list[str]:
     return paths
 
 
+@contextmanager
+def _dvc_errors(what: str) -> Iterator[None]:
+    """DVC's own exceptions (missing cache, unreachable remote) as one line."""
+    try:
+        yield
+    except MlopsCIError:
+        raise
+    except Exception as exc:
+        if not type(exc).__module__.startswith(("dvc", "dvc_data", "dvc_objects", "fsspec")):
+            raise
+        from mlops_ci.errors import DvcError
+
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DvcError(
+            f"{what}: cannot read through DVC: {reason[:300]}",
+            hint="run `dvc pull` or check the DVC remote",
+        ) from None
+
+
 def _auto_reference(
     root: Path, holder: Holder | None, model: str, config: Any, stage: str
 ) -> tuple[Any, list[str], str, str]:
@@ -629,16 +649,27 @@ def _read_reference(
 
     root = request.root
     if source == "auto":
-        fs, files, label, rev = _auto_reference(root, holder, model, config, stage)
-        table = read_files(
-            fs, files, source=label, root=root, progress=request.progress, revision=rev
-        )
+        with _dvc_errors("reference `auto`"):
+            fs, files, label, rev = _auto_reference(root, holder, model, config, stage)
+            table = read_files(
+                fs, files, source=label, root=root, progress=request.progress, revision=rev
+            )
         return table, DataSource(label, table.rows, list(files), rev)
     if is_url(source) or Path(source).is_absolute() or holder is None:
         options = storage_options_from_env(source, request.env)
         table = read_table(source, root=root, storage_options=options, progress=request.progress)
         return table, DataSource(source, table.rows, _relative(table.files, root))
     # A path in the repository: the version the stage holder was trained with.
+    with _dvc_errors(f"{source}@{holder.commit[:12]}"):
+        return _read_at_commit(request, source, holder, model=model, stage=stage)
+
+
+def _read_at_commit(
+    request: MonitorRequest, source: str, holder: Holder, *, model: str, stage: str
+) -> tuple[Any, DataSource]:
+    from mlops_ci.adapters.tables import read_files
+
+    root = request.root
     fs = _dvc_fs(root, holder.commit)
     try:
         if any(c in source for c in "*?["):
@@ -730,7 +761,12 @@ def _quality(
     if monitor.prediction and monitor.prediction in current.columns:
         predicted = current.labels(monitor.prediction)
     else:
-        loaded = _load_model(request.root, request, holder, config.model(model).path)
+        from mlops_ci.errors import DvcError
+
+        try:
+            loaded = _load_model(request.root, request, holder, config.model(model).path)
+        except DvcError as exc:  # the model file is not reachable: drift still counts
+            return None, exc.message
         if loaded is None:
             return None, "no model file to score (set models.<name>.path or --model-path)"
         names = getattr(loaded, "feature_names_in_", None)

@@ -15,7 +15,6 @@ from scipy.spatial.distance import jensenshannon
 from mlops_ci.core import drift
 
 TOL = 1e-9
-settings.register_profile("monitor", max_examples=60, deadline=None)
 
 floats = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
 # Small integer grids make ties likely, which is where ECDF code goes wrong.
