@@ -160,3 +160,79 @@ def test_gate_removed_metric_fails_when_required() -> None:
     summary = evaluate(result, {"a": Gate()})
     assert summary.results[0].verdict == "fail"
     assert "missing from the head" in summary.results[0].reason
+
+
+YAML_EDGE_CASES = """\
+a: 1e-3
+b: yes
+c: 010
+d: 0o17
+e: 0x1F
+f: .inf
+g: -.Inf
+h: .NaN
+i: 1_000
+j: ~
+k:
+l: 2024-01-02
+m: True
+n: on
+o: +5
+p: 1.
+q: .5
+r: "1"
+s: [1, 2.5, null]
+t: 2001-12-14t21:59:43.10-05:00
+u: 0b101
+v: 1:20
+w: -0
+x: 1e5
+y: Null
+z: {<<: {q: 1}, r: 2}
+"""
+
+
+def _same_yaml(ours: object, theirs: object) -> bool:
+    if isinstance(theirs, float) and math.isnan(theirs):
+        return isinstance(ours, float) and math.isnan(ours)
+    return type(ours) is type(theirs) and ours == theirs
+
+
+def test_fast_yaml_reads_like_dvcs_ruamel() -> None:
+    from mlops_ci.core.formats import _parse_yaml, _parse_yaml_ruamel
+
+    ours = _parse_yaml(YAML_EDGE_CASES, "p.yaml")
+    theirs = _parse_yaml_ruamel(YAML_EDGE_CASES, "p.yaml")
+    assert ours.keys() == theirs.keys()
+    for key in theirs:
+        assert _same_yaml(ours[key], theirs[key]), (key, ours[key], theirs[key])
+
+
+scalars = st.one_of(
+    st.from_regex(r"[-+]?[0-9_]{1,6}(\.[0-9_]{0,4})?([eE][-+]?[0-9]{1,3})?", fullmatch=True),
+    st.from_regex(r"0[box][0-9a-fA-F_]{1,5}", fullmatch=True),
+    st.sampled_from(
+        ["yes", "No", "on", "TRUE", "null", "~", ".inf", "-.INF", ".nan", "2024-02-30"]
+    ),
+    st.text(alphabet="abc019.-_:", min_size=1, max_size=8),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(scalars)
+def test_fast_yaml_scalars_match_ruamel(text: str) -> None:
+    from mlops_ci.core.formats import _parse_yaml, _parse_yaml_ruamel
+
+    document = f"key: {text}\n"
+    try:
+        theirs = _parse_yaml_ruamel(document, "p.yaml")
+    except InputError:  # e.g. an impossible date: both refuse it, with one clear line
+        with pytest.raises(InputError):
+            _parse_yaml(document, "p.yaml")
+        return
+    assert _same_yaml(_parse_yaml(document, "p.yaml")["key"], theirs["key"])
+
+
+def test_duplicate_yaml_keys_are_an_error_as_in_dvc() -> None:
+    with pytest.raises(InputError, match=r"params\.yaml:2: cannot parse YAML: duplicate key 'a'"):
+        parse_params("a: 1\na: 2\n", "params.yaml")
