@@ -38,6 +38,21 @@ def _emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=indent, default=str))
 
 
+def _set_outputs(summary: str | None = None, **values: str | None) -> None:
+    """Step outputs (`tag`, `version`, `stage`, `gate`) and a summary line on a runner."""
+    import os
+
+    if not os.environ.get("GITHUB_OUTPUT") and os.environ.get("GITHUB_ACTIONS") != "true":
+        return
+    from mlops_ci.adapters.actions import ActionsRuntime
+
+    runtime = ActionsRuntime.from_environ(os.environ)
+    for name, value in values.items():
+        runtime.set_output(name, value or "")
+    if summary:
+        runtime.append_summary(summary + "\n")
+
+
 def _describe_tag(outcome: Any, verb: str) -> str:
     state = "created" if outcome.created else "already existed"
     text = f"{verb}: tag {outcome.tag} {state} at {outcome.commit[:12]}"
@@ -84,6 +99,7 @@ def register(
         message=message,
         push=push,
     )
+    _set_outputs(tag=outcome.tag, version=outcome.version)
     if as_json:
         _emit_json(outcome.as_dict())
         return
@@ -108,6 +124,17 @@ def promote(
     from mlops_ci.services.promote import promote as do_promote
 
     outcome = do_promote(root, model, stage, version=version, push=push)
+    gates = outcome.extra.get("gates") or []
+    verdict = (
+        "fail" if any(g["verdict"] == "fail" for g in gates) else ("pass" if gates else "none")
+    )
+    _set_outputs(
+        f"Promoted `{model}` {outcome.version} to **{stage}** (tag `{outcome.tag}`).",
+        tag=outcome.tag,
+        version=outcome.version,
+        stage=stage,
+        gate=verdict,
+    )
     if as_json:
         _emit_json(outcome.as_dict())
         return
@@ -132,6 +159,12 @@ def rollback(
     from mlops_ci.services.promote import rollback as do_rollback
 
     outcome = do_rollback(root, model, stage, to_version=to_version, push=push)
+    _set_outputs(
+        f"Rolled back `{model}` **{stage}** to {outcome.version} (tag `{outcome.tag}`).",
+        tag=outcome.tag,
+        version=outcome.version,
+        stage=stage,
+    )
     if as_json:
         _emit_json(outcome.as_dict())
         return
@@ -153,6 +186,7 @@ def deprecate(model: str, message: str | None, push: bool, as_json: bool, root: 
     from mlops_ci.services.registry import deprecate as do_deprecate
 
     outcome = do_deprecate(root, model, message=message, push=push)
+    _set_outputs(tag=outcome.tag)
     if as_json:
         _emit_json(outcome.as_dict())
         return
@@ -250,6 +284,13 @@ def release(tag: str, dry_run: bool, output: Path | None, as_json: bool, root: P
     from mlops_ci.services.release import release as do_release
 
     result = do_release(root, tag, dry_run=dry_run, output=output)
+    published = f" ({result['url']})" if result.get("url") else ""
+    _set_outputs(
+        f"Released `{tag}`{published}: gates {result['gates']}, sha256 `{result['sha256']}`.",
+        tag=tag,
+        version=result["version"],
+        gate=result["gates"],
+    )
     if as_json:
         _emit_json(result)
         return

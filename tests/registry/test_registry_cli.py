@@ -279,3 +279,40 @@ def test_reading_a_registry_without_config_never_loads_it(
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(proc.stdout)["models"][0]["latest"] == "v1.0.0"
     assert proc.stderr.strip() == "not loaded"
+
+
+def read_outputs(path: Path) -> dict[str, str]:
+    """GITHUB_OUTPUT as the runner reads it (`name<<DELIMITER` blocks)."""
+    outputs: dict[str, str] = {}
+    lines = iter(path.read_text().splitlines())
+    for line in lines:
+        name, _, delimiter = line.partition("<<")
+        value = []
+        for inner in lines:
+            if inner == delimiter:
+                break
+            value.append(inner)
+        outputs[name] = "\n".join(value)
+    return outputs
+
+
+def test_step_outputs_on_a_runner(
+    project: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    output, summary = tmp_path / "output.txt", tmp_path / "summary.md"
+    output.touch()
+    summary.touch()
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_OUTPUT", str(output))
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    assert project.cli("register", "clf", "--version", "v1.0.0", t=20).code == 0
+    assert read_outputs(output) == {"tag": "clf@v1.0.0", "version": "v1.0.0"}
+    output.write_text("")
+    assert project.cli("promote", "clf", "--stage", "dev", t=21).code == 0
+    assert read_outputs(output) == {
+        "tag": "clf#dev#1",
+        "version": "v1.0.0",
+        "stage": "dev",
+        "gate": "pass",
+    }
+    assert "Promoted `clf` v1.0.0 to **dev**" in summary.read_text()
