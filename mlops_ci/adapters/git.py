@@ -131,23 +131,23 @@ class Git:
         return datetime.fromisoformat(self._out("show", "-s", "--format=%cI", rev))
 
     def default_branch(self, remote: str = "origin") -> str:
-        """The default branch: the remote's HEAD, else main/master, else the current branch."""
+        """The default branch: the remote's HEAD, else main/master (remote or local), else
+        the current branch."""
         proc = self.run("symbolic-ref", "--quiet", f"refs/remotes/{remote}/HEAD", check=False)
         if proc.returncode == 0:
             ref = proc.stdout.decode().strip()
             return ref.removeprefix(f"refs/remotes/{remote}/")
         for name in ("main", "master"):
-            if (
-                self.run(
-                    "show-ref", "--verify", "--quiet", f"refs/heads/{name}", check=False
-                ).returncode
-                == 0
-            ):
-                return name
+            for ref in (f"refs/remotes/{remote}/{name}", f"refs/heads/{name}"):
+                if self._ref_exists(ref):
+                    return name
         proc = self.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False)
         if proc.returncode == 0:
             return proc.stdout.decode().strip()
         raise GitError("cannot tell the default branch", hint="set default_branch in mlops-ci.yaml")
+
+    def _ref_exists(self, ref: str) -> bool:
+        return self.run("show-ref", "--verify", "--quiet", ref, check=False).returncode == 0
 
     def branch_ref(self, branch: str, remote: str = "origin") -> str:
         """A revision for ``branch``: the remote-tracking ref when present, else the local one."""

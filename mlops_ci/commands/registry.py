@@ -266,7 +266,11 @@ def history(model: str, as_json: bool, root: Path) -> None:
 
 
 @click.command()
-@click.option("--tag", "tag", required=True, help="Version tag to release, e.g. model@v1.2.0.")
+@click.option(
+    "--tag",
+    "tag",
+    help="Version tag to release, e.g. model@v1.2.0 (default: the tag that triggered the run).",
+)
 @click.option("--dry-run", is_flag=True, help="Check and build the assets; publish nothing.")
 @click.option(
     "--output",
@@ -275,7 +279,7 @@ def history(model: str, as_json: bool, root: Path) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
 @_root_option
-def release(tag: str, dry_run: bool, output: Path | None, as_json: bool, root: Path) -> None:
+def release(tag: str | None, dry_run: bool, output: Path | None, as_json: bool, root: Path) -> None:
     """Release a registered version: verify the tag, check gates, fetch the model with
     DVC, render the model card, and publish a GitHub Release with the assets.
 
@@ -283,6 +287,15 @@ def release(tag: str, dry_run: bool, output: Path | None, as_json: bool, root: P
     """
     from mlops_ci.services.release import release as do_release
 
+    if tag is None:
+        import os
+
+        from mlops_ci.context import RunContext
+        from mlops_ci.errors import InputError
+
+        tag = RunContext.from_environ(os.environ).tag
+        if not tag:
+            raise InputError("pass --tag MODEL@vX.Y.Z (no tag push or release triggered this run)")
     result = do_release(root, tag, dry_run=dry_run, output=output)
     published = f" ({result['url']})" if result.get("url") else ""
     _set_outputs(

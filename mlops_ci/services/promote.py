@@ -35,8 +35,14 @@ def _refuse(plan: PromotionPlan) -> PolicyRefused:
     )
 
 
-def _on_default_branch(reg: Registry, commit: str) -> tuple[bool, str]:
-    branch = reg.config.default_branch or reg.git.default_branch()
+def _on_default_branch(reg: Registry, commit: str, env: Mapping[str, str]) -> tuple[bool, str]:
+    from mlops_ci.context import RunContext
+
+    branch = (
+        reg.config.default_branch
+        or RunContext.from_environ(env).default_branch
+        or reg.git.default_branch()
+    )
     try:
         ref = reg.git.branch_ref(branch)
     except GitError:
@@ -68,7 +74,7 @@ def promote(
         if policy.require_gates:
             gates = check_gates(reg, model, read_metrics_at(reg, model, state.commit))
         if policy.require_default_branch:
-            on_branch, branch = _on_default_branch(reg, state.commit)
+            on_branch, branch = _on_default_branch(reg, state.commit, env)
     facts = PromotionFacts(
         allowed_stages=allowed,
         order=policy.order,

@@ -161,3 +161,16 @@ def test_a_model_over_the_asset_limit_ships_as_a_dvc_pointer(
     assert pointer["sha256"] == hashlib.sha256(model).hexdigest()
     assert pointer["size"] == len(model)
     assert pointer["dvc_hash"].startswith("md5:")
+
+
+def test_release_takes_the_tag_that_triggered_the_run(
+    project: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_REF", f"refs/tags/{TAG}")
+    result = project.cli("release", "--dry-run", "--json")
+    assert result.code == 0, result.err
+    assert result.json()["tag"] == TAG
+    monkeypatch.delenv("GITHUB_REF")
+    missing = project.cli("release")
+    assert missing.code == 1
+    assert "pass --tag" in missing.err
