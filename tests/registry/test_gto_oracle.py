@@ -88,3 +88,18 @@ def test_tags_written_by_mlops_ci_with_a_gto_stage_list(make_repo: Callable[...,
     assert '"m#' not in history
     for tag in ("n#dev#1", "n#dev#2", "n#prod#3", "n#dev#4"):
         assert tag in history
+
+
+def test_same_second_ties_are_where_we_differ(make_repo: Callable[..., Repo]) -> None:
+    """Documented difference: GTO breaks same-second ties by tag name, we by counter."""
+    repo = make_repo()
+    repo.tag("m@v1.0.0", t=1)
+    repo.commit("second", t=2)
+    repo.tag("m@v2.0.0", t=3)
+    repo.tag("m#prod#9", t=10, rev="HEAD~1")
+    repo.tag("m#prod#10", t=10, rev="HEAD")  # made later: the higher counter
+    gto = repo.gto_show()
+    ours = repo.cli("registry", "--json").json()["models"][0]
+    assert gto["m"]["stage"]["prod"] == "v1.0.0"  # "m#prod#9" sorts after "m#prod#10"
+    assert ours["stages"]["prod"] == "v2.0.0"
+    assert ours["latest"] == gto["m"]["version"] == "v2.0.0"
