@@ -69,6 +69,8 @@ class Git:
                 check=False,
             )
         except FileNotFoundError:
+            if not self.root.is_dir():
+                raise GitError(f"{self.root}: no such directory") from None
             raise GitError("git is not installed or not on PATH") from None
         if check and proc.returncode != 0:
             detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()

@@ -84,7 +84,7 @@ class Repo:
     def lightweight(self, name: str, rev: str = "HEAD") -> None:
         self.git("tag", name, rev)
 
-    def cli(self, *args: str, t: int | None = None) -> CliResult:
+    def cli(self, *args: str, t: int | None = None, root: Path | None = None) -> CliResult:
         """Run `mlops-ci ARGS --root REPO` in-process; tags it writes get time BASE_TIME + t."""
         self.capsys.readouterr()
         saved = {k: os.environ.get(k) for k in ("GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE")}
@@ -93,7 +93,7 @@ class Repo:
                 BASE_TIME + t
             )
         try:
-            main([*args, "--root", str(self.root)])
+            main([*args, "--root", str(root or self.root)])
             code = 0
         except SystemExit as exc:
             code = int(exc.code or 0)

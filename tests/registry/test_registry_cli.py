@@ -316,3 +316,19 @@ def test_step_outputs_on_a_runner(
         "gate": "pass",
     }
     assert "Promoted `clf` v1.0.0 to **dev**" in summary.read_text()
+
+
+def test_wrong_places_are_one_line_errors(tmp_path: Path, project: Repo) -> None:
+    missing = project.cli("registry", root=tmp_path / "nowhere")
+    assert (missing.code, missing.err.splitlines()[0]) == (
+        1,
+        f"error: {tmp_path / 'nowhere'}: no such directory",
+    )
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    not_repo = project.cli("registry", root=plain)
+    assert not_repo.code == 1
+    assert "not a git repository" in not_repo.err
+    unknown = project.cli("history", "nope")
+    assert unknown.code == 1
+    assert "has no registry tags" in unknown.err
