@@ -29,9 +29,7 @@ GIT_ID = ["-c", "user.name=bench", "-c", "user.email=bench@example.com"]
 
 
 def run(args: list[str], cwd: Path) -> str:
-    return subprocess.run(
-        args, cwd=cwd, env=ENV, check=True, capture_output=True, text=True
-    ).stdout
+    return subprocess.run(args, cwd=cwd, env=ENV, check=True, capture_output=True, text=True).stdout
 
 
 def nested(count: int, seed: int, width: int = 100) -> dict[str, dict[str, float]]:
@@ -57,12 +55,8 @@ def build(root: Path, metrics: int, params: int) -> str:
     run(["git", "init", "-q", "-b", "main"], root)
     run([sys.executable, "-m", "dvc", "init", "-q"], root)
     (root / "dvc.yaml").write_text("metrics:\n  - metrics.json\nparams:\n  - params.yaml\n")
-    gates = "\n".join(
-        f"    group_000.metric_{i:03d}:\n      max_drop: 0.5" for i in range(20)
-    )
-    (root / "mlops-ci.yaml").write_text(
-        f"data:\n  diff: false\nmetrics:\n  gates:\n{gates}\n"
-    )
+    gates = "\n".join(f"    group_000.metric_{i:03d}:\n      max_drop: 0.5" for i in range(20))
+    (root / "mlops-ci.yaml").write_text(f"data:\n  diff: false\nmetrics:\n  gates:\n{gates}\n")
     (root / ".gitignore").write_text(".mlops-ci/\n")
     (root / "metrics.json").write_text(json.dumps(nested(metrics, 1)))
     (root / "params.yaml").write_text(yaml_params(params, 2))
