@@ -69,9 +69,13 @@ def history(  # noqa: PLR0917 - one parameter per option
     from mlops_ci.services.history import history_json, metric_history, render_history_markdown
 
     config = load_config(root, config_path).config
+    if branch is None:
+        from mlops_ci.adapters.git import Git
+
+        branch = config.default_branch or Git(root).default_branch()
     result = metric_history(
         root,
-        branch or config.default_branch,
+        branch,
         list(selected) or None,
         last,
         files=list(config.metrics.files),
