@@ -33,6 +33,7 @@ JOURNEYS: dict[str, tuple[str, ...]] = {
     "promote": ("promote.yml",),
     "monitor": ("monitor.yml",),
     "retrain": ("retrain.yml",),
+    "sweep": ("sweep.yml",),
 }
 DEFAULT_JOURNEYS: tuple[str, ...] = ("pr", "release", "promote")
 

@@ -24,7 +24,7 @@ from mlops_ci.services.sample_project import SampleProject
 
 ALL_WORKFLOWS = [
     "monitor.yml", "pr-report-post.yml", "pr-report.yml", "promote.yml", "release.yml",
-    "retrain.yml",
+    "retrain.yml", "sweep.yml",
 ]  # fmt: skip
 
 
@@ -63,7 +63,7 @@ def test_gates_name_the_file_when_a_key_repeats() -> None:
 def test_journeys() -> None:
     assert parse_journeys(None) == DEFAULT_JOURNEYS
     assert parse_journeys("pr, monitor,pr") == ("pr", "monitor")
-    assert parse_journeys("all") == ("pr", "release", "promote", "monitor", "retrain")
+    assert parse_journeys("all") == ("pr", "release", "promote", "monitor", "retrain", "sweep")
     with pytest.raises(InputError, match="unknown workflow 'deploy'"):
         parse_journeys("pr,deploy")
     with pytest.raises(InputError):
