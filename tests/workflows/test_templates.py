@@ -37,11 +37,13 @@ def _uses_lines(path: Path) -> list[str]:
 
 
 def test_package_templates_are_byte_identical_to_the_starter_workflows() -> None:
+    fix = "copy workflows-templates/*.yml to mlops_ci/templates/workflows/ (init ships those)"
     shipped = template_names()
-    assert shipped == sorted(p.name for p in TEMPLATES.glob("*.yml"))
+    assert shipped == sorted(p.name for p in TEMPLATES.glob("*.yml")), fix
     for name in shipped:
-        assert read_template(name) == (TEMPLATES / name).read_text(encoding="utf-8"), name
-    assert sorted(n for names in JOURNEYS.values() for n in names) == shipped
+        assert read_template(name) == (TEMPLATES / name).read_text(encoding="utf-8"), fix
+    journeys = sorted(n for names in JOURNEYS.values() for n in names)
+    assert journeys == shipped, "every starter workflow needs a journey in services/init.py"
 
 
 @pytest.mark.parametrize("name", REUSABLE)
