@@ -361,7 +361,9 @@ def _dvc_files(root: Path) -> Iterator[Path]:
 class RunOutcome:
     seconds: float | None = None
     pulled: bool = False
+    pushed: bool = False
     command: str | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def run_pipeline(
@@ -393,6 +395,45 @@ def run_pipeline(
         )
     outcome.seconds = time.monotonic() - start
     return outcome
+
+
+def after_run(
+    config: Config,
+    dvc: Dvc,
+    git: Git,
+    outcome: RunOutcome,
+    *,
+    ctx: Any,
+    sink: LineSink | None,
+    group: Callable[[str], Any],
+) -> None:
+    """Check that `dvc.lock` is current (`pipeline.lock`) and push outputs (`pipeline.push`)."""
+    if config.pipeline.lock == "check" and (git.root / "dvc.lock").is_file():
+        # Against HEAD, not the index: DVC's `autostage` stages the lock it rewrites.
+        lock_diff = git.run("diff", "--quiet", "HEAD", "--", "dvc.lock", check=False)
+        changed = lock_diff.returncode == 1
+        if changed:
+            outcome.notes.append(
+                "dvc.lock changed when the pipeline ran: the committed lock does not match "
+                "this code, params and data; run the pipeline and commit dvc.lock"
+            )
+    push = config.pipeline.push
+    wanted = push == "always" or (
+        push == "auto"
+        and getattr(ctx, "on_runner", False)
+        and not getattr(ctx, "is_fork", False)
+        and dvc.has_remote()
+    )
+    if not wanted:
+        return
+    with group("dvc push"):
+        try:
+            dvc.push(sink)
+            outcome.pushed = True
+        except DvcError as exc:
+            if push == "always":
+                raise
+            outcome.notes.append(f"dvc push failed: {exc.message}")
 
 
 @contextmanager
@@ -568,6 +609,8 @@ def build_document(
         no_base=base_params.missing,
     )
     summary = core_gates.evaluate(metrics_diff, config.metrics.gates, config.report.precision)
+    if run is not None:
+        notes.extend(run.notes)
     for name, why in head_metrics.missing.items():
         notes.append(f"{name}: {why}")
     if not metric_files:
@@ -684,6 +727,7 @@ def generate_report(
     run_outcome = None
     if request.run:
         run_outcome = run_pipeline(loaded.config, dvc, sink=sink, group=grouping)
+        after_run(loaded.config, dvc, git, run_outcome, ctx=ctx, sink=sink, group=grouping)
     document = build_document(
         root, loaded, ctx=ctx, base=request.base, run=run_outcome, git=git, dvc=dvc,
         sink=sink, group=grouping,

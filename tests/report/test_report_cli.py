@@ -138,3 +138,20 @@ def test_mermaid_charts_render_with_mermaid_cli(reported_sample: Any, tmp_path: 
             check=True,
             capture_output=True,
         )
+
+
+def test_stale_lock_is_noted_and_outputs_pushed(sample_project: SampleProject) -> None:
+    from report_helpers import run_report
+
+    root = sample_project.root
+    config = (root / "mlops-ci.yaml").read_text()
+    (root / "mlops-ci.yaml").write_text(config + "pipeline:\n  push: always\n")
+    # An uncommitted params change: the run rewrites dvc.lock, which no longer matches git.
+    params = (root / "params.yaml").read_text().replace("max_depth: 3", "max_depth: 2")
+    (root / "params.yaml").write_text(params)
+    before = set((sample_project.remote / "files" / "md5").rglob("*"))
+    outcome = run_report(root, run=True)
+    assert any("dvc.lock changed when the pipeline ran" in n for n in outcome.document.notes)
+    assert "dvc.lock changed" in outcome.markdown
+    after = set((sample_project.remote / "files" / "md5").rglob("*"))
+    assert after > before, "the new model was pushed to the DVC remote"
