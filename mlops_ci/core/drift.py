@@ -174,17 +174,18 @@ class _EcdfPair:
         cur_le = np.cumsum(from_cur, dtype=np.int64)
         del slot, from_cur
         distinct = merged[1:] != merged[:-1]
+        # F_ref − F_cur = ref_le / n_ref − cur_le / n_cur, with ref_le = pooled_le − cur_le.
         if distinct.all():  # no ties, the usual case for real-valued data
             points = merged
-            pooled_le = np.arange(1, merged.shape[0] + 1, dtype=np.int64)
+            diff = np.arange(1, merged.shape[0] + 1, dtype=np.float64)
+            diff *= 1.0 / n_ref
         else:
             # Evaluate at the last occurrence of each distinct value.
             last = np.append(np.flatnonzero(distinct), merged.shape[0] - 1)
             points, cur_le = merged[last], cur_le[last]
-            pooled_le = last + 1
+            diff = (last + 1) / n_ref
         del distinct
-        diff = (pooled_le - cur_le) / n_ref
-        diff -= cur_le / n_cur
+        diff -= cur_le * (1.0 / n_ref + 1.0 / n_cur)
         np.abs(diff, out=diff)
         return points, diff
 
@@ -217,9 +218,14 @@ def ks_pvalue(statistic: float, n_ref: int, n_cur: int) -> float:
 
 
 def _ks_exact(ref: FloatArray, cur: FloatArray) -> float:
+    import warnings
+
     from scipy import stats
 
-    return float(stats.ks_2samp(ref, cur, method="auto").pvalue)
+    with warnings.catch_warnings():
+        # scipy warns when its exact computation falls back to the asymptotic one.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(stats.ks_2samp(ref, cur, method="auto").pvalue)
 
 
 def ks_2samp(ref: npt.ArrayLike, cur: npt.ArrayLike) -> tuple[float, float]:
@@ -265,11 +271,14 @@ def quantile_edges(ref_sorted: FloatArray, bins: int = PSI_BINS) -> FloatArray:
     the last to +inf, so every current value lands somewhere.
     """
     n = ref_sorted.shape[0]
-    pos = np.linspace(0.0, 1.0, bins + 1)[1:-1] * (n - 1)
+    pos = (np.arange(1, bins, dtype=np.float64) / bins) * (n - 1)
     lo = np.floor(pos).astype(np.int64)
     hi = np.minimum(lo + 1, n - 1)
-    frac = pos - lo
-    edges = ref_sorted[lo] + (ref_sorted[hi] - ref_sorted[lo]) * frac
+    t = pos - lo
+    below, above = ref_sorted[lo], ref_sorted[hi]
+    # numpy's interpolation, including its switch to the upper neighbour past t = 0.5,
+    # so that edges equal `np.quantile` to the last bit.
+    edges = np.where(t >= 0.5, above - (above - below) * (1 - t), below + (above - below) * t)
     return np.unique(edges)
 
 
