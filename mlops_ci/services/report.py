@@ -770,8 +770,8 @@ def generate_report(
 def _uncut(options: RenderOptions) -> RenderOptions:
     from dataclasses import replace
 
-    # A job summary may hold up to 1 MiB.
-    return replace(options, limit=1_000_000)
+    # A job summary may hold up to 1 MiB (bytes; leave room for multi-byte characters).
+    return replace(options, limit=900_000)
 
 
 def check_gates(outcome: ReportOutcome) -> None:
