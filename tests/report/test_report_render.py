@@ -209,3 +209,60 @@ def test_mermaid_bar_chart_has_head_bars_and_base_line() -> None:
     block = re.findall(r"```mermaid\n(.*?)\n```", markdown, flags=re.S)[0]
     assert block.count("    bar [") == 1
     assert block.count("    line [") == 1
+
+
+ALLOWED_HTML = {
+    "h2", "h3", "p", "strong", "em", "code", "pre", "table", "thead", "tbody", "tr", "th",
+    "td", "details", "summary", "sub", "ul", "li", "blockquote", "a",
+}  # fmt: skip
+
+
+def html_of(markdown: str) -> tuple[set[str], list[list[int]]]:
+    """Render as a CommonMark + tables renderer with raw HTML allowed (like GitHub's input
+    side, before its sanitiser): the tags produced, and the cell counts of every table."""
+    from html.parser import HTMLParser
+
+    from markdown_it import MarkdownIt
+
+    html = MarkdownIt("commonmark", {"html": True}).enable("table").render(markdown)
+
+    class Collect(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.tags: set[str] = set()
+            self.tables: list[list[int]] = []
+            self.links: list[str] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            self.tags.add(tag)
+            if tag == "table":
+                self.tables.append([])
+            elif tag == "tr":
+                self.tables[-1].append(0)
+            elif tag in ("td", "th"):
+                self.tables[-1][-1] += 1
+            elif tag == "a":
+                self.links.append(dict(attrs).get("href") or "")
+
+    collect = Collect()
+    collect.feed(html)
+    assert not collect.links, collect.links  # no link at all without a run URL
+    return collect.tags, collect.tables
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=30), min_size=1, max_size=3, unique=True))
+def test_rendered_html_has_only_our_tags_and_whole_tables(names: list[str]) -> None:
+    markdown = render_markdown(document(names, branch=names[0]), RenderOptions(marker=MARKER))
+    tags, tables = html_of(markdown)
+    assert tags <= ALLOWED_HTML, tags - ALLOWED_HTML
+    for rows in tables:
+        assert len(set(rows)) == 1, rows
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_hostile_strings_in_rendered_html(text: str) -> None:
+    markdown = render_markdown(document([text, "ok"], branch=text), RenderOptions(marker=MARKER))
+    tags, tables = html_of(markdown)
+    assert tags <= ALLOWED_HTML, tags - ALLOWED_HTML
+    assert all(len(set(rows)) == 1 for rows in tables)
