@@ -29,6 +29,7 @@ def close(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=TOL, abs_tol=TOL)
 
 
+@pytest.mark.filterwarnings("ignore:ks_2samp. Exact calculation unsuccessful:RuntimeWarning")
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(a=st.one_of(samples(), samples(tied)), b=st.one_of(samples(), samples(tied)))
 def test_ks_equals_scipy(a: np.ndarray, b: np.ndarray) -> None:
