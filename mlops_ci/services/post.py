@@ -218,6 +218,11 @@ def verify_bundle(
         if pull_head is None:
             raise InputError("cannot verify the PR number: the event lists no pull requests")
         head = pull_head(metadata.pr_number)
+        if head is None:
+            raise InputError(
+                f"cannot verify PR #{metadata.pr_number}: GitHub did not return it",
+                hint="post needs a token that can read pull requests, even with --dry-run",
+            )
         if head != metadata.head_sha:
             raise InputError(
                 f"PR #{metadata.pr_number} of {ctx.repository} is not at the bundle's head commit"
@@ -247,7 +252,7 @@ def post_bundle(
     metadata, untrusted = read_bundle(bundle)
     loaded = load_config(root, config_path)
     config = loaded.config
-    if gh is None and not dry_run:
+    if gh is None and (not dry_run or ctx.token is not None):
         gh = _gh(ctx)
 
     def pull_head(number: int) -> str | None:
