@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -49,6 +50,9 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
     home = tmp_path_factory.mktemp("home")
     saved = dict(os.environ)
     os.environ.update(_isolate_git(home))
+    # As in an activated virtual environment: the sample pipeline's `python` is ours.
+    bindir = str(Path(sys.executable).parent)
+    os.environ["PATH"] = os.pathsep.join([bindir, os.environ.get("PATH", "")])
     for name in RUNNER_VARIABLES:
         os.environ.pop(name, None)
     yield

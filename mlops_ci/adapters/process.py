@@ -3,26 +3,64 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+# Credentials a pipeline never needs: the GitHub token we were given, the git
+# credential helper the action configures for our own pushes, and the runner's
+# OIDC request token. DVC remote credentials (AWS_*, AZURE_*, ...) stay.
+_SECRET_NAMES = frozenset(
+    {
+        "MLOPS_CI_GITHUB_TOKEN",
+        "GITHUB_TOKEN",
+        "GH_TOKEN",
+        "INPUT_GITHUB-TOKEN",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        "ACTIONS_RUNTIME_TOKEN",
+    }
+)
+_GIT_CONFIG_VAR = re.compile(r"^GIT_CONFIG_(COUNT|KEY_\d+|VALUE_\d+)$")
 
-def tool_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+
+def tool_env(
+    extra: Mapping[str, str] | None = None, *, own_python_first: bool = False
+) -> dict[str, str]:
     """The environment for git, DVC and pipeline commands.
 
-    The interpreter running mlops-ci comes first on PATH, so that a pipeline's
-    `python train.py` runs where mlops-ci and the project's libraries are installed
-    even when the virtual environment was never activated. DVC's analytics would
-    start a detached process per call, so they are off.
+    The directory of the interpreter running mlops-ci is put on PATH so that `dvc`
+    resolves even when its virtual environment was never activated. It goes *last*,
+    so a project's own `python` and tools win (under the action, mlops-ci lives in a
+    virtual environment of its own); `own_python_first` puts it first, for pipelines
+    we ship ourselves (the demo). DVC's analytics would start a detached process per
+    call, so they are off.
     """
     env = dict(os.environ)
     bindir = str(Path(sys.executable).parent)
-    path = env.get("PATH", "")
-    if path.split(os.pathsep)[:1] != [bindir]:
-        env["PATH"] = bindir + (os.pathsep + path if path else "")
+    parts = [p for p in env.get("PATH", "").split(os.pathsep) if p]
+    if own_python_first:
+        parts = [bindir, *[p for p in parts if p != bindir]]
+    elif bindir not in parts:
+        parts.append(bindir)
+    env["PATH"] = os.pathsep.join(parts)
     env["DVC_NO_ANALYTICS"] = "1"
     env.setdefault("GIT_TERMINAL_PROMPT", "0")
     if extra:
         env.update(extra)
+    return env
+
+
+def pipeline_env(
+    extra: Mapping[str, str] | None = None, *, own_python_first: bool = False
+) -> dict[str, str]:
+    """`tool_env` without the credentials that only mlops-ci itself may use.
+
+    The pipeline is the pull request's code: it gets the DVC remote's credentials it
+    needs to pull and push data, never the GitHub token.
+    """
+    env = tool_env(extra, own_python_first=own_python_first)
+    for name in list(env):
+        if name in _SECRET_NAMES or _GIT_CONFIG_VAR.match(name):
+            del env[name]
     return env

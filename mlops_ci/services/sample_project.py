@@ -287,7 +287,8 @@ def _run(args: list[str], cwd: Path, env: Mapping[str, str]) -> str:
 
 def _git_env(date: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return tool_env(
-        {**_IDENTITY, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date, **(extra or {})}
+        own_python_first=True,
+        extra={**_IDENTITY, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date, **(extra or {})},
     )
 
 

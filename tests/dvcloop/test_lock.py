@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from mlops_ci.adapters.process import tool_env
@@ -149,3 +150,30 @@ def test_who_may_push_outputs() -> None:
     )[0]
     assert not may_push_outputs(RunContext(), "auto")[0]
     assert not may_push_outputs(RunContext(on_runner=True, pr_number=1), "never")[0]
+
+
+def test_pipeline_env_keeps_data_credentials_but_no_github_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mlops_ci.adapters.process import pipeline_env, tool_env
+
+    monkeypatch.setenv("MLOPS_CI_GITHUB_TOKEN", "ghs_secret")
+    monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
+    monkeypatch.setenv("GIT_CONFIG_KEY_0", "credential.https://github.com.helper")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_0", "!f() { echo password=ghs_secret; }; f")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "data-key")
+    env = pipeline_env()
+    assert "ghs_secret" not in "".join(env.values())
+    assert not {"GIT_CONFIG_COUNT", "GIT_CONFIG_KEY_0", "GIT_CONFIG_VALUE_0"} & set(env)
+    assert env["AWS_ACCESS_KEY_ID"] == "data-key"
+    assert env["DVC_NO_ANALYTICS"] == "1"
+    assert tool_env()["MLOPS_CI_GITHUB_TOKEN"] == "ghs_secret"  # mlops-ci's own git pushes
+
+
+def test_project_python_wins_unless_we_ship_the_pipeline(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlops_ci.adapters.process import tool_env
+
+    bindir = str(Path(sys.executable).parent)
+    monkeypatch.setenv("PATH", "/opt/project-venv/bin:/usr/bin")
+    assert tool_env()["PATH"].split(":") == ["/opt/project-venv/bin", "/usr/bin", bindir]
+    assert tool_env(own_python_first=True)["PATH"].split(":")[0] == bindir
