@@ -89,3 +89,36 @@ def test_data_in_s3_is_pulled_and_reported(sample_project: SampleProject, s3_end
     entries = {e["path"]: e["status"] for e in data["data"]["entries"]}
     assert entries["data/breast_cancer.csv"] == "modified"
     assert any("fetched" in line or "added" in line.lower() for line in lines), lines[-20:]
+
+
+def test_dvc_output_at_base_comes_from_the_s3_remote(
+    sample_project: SampleProject, s3_endpoint: str
+) -> None:
+    """With an empty cache, a DVC output at the base revision is read from the remote."""
+    import boto3
+
+    from mlops_ci.adapters.dvc import Dvc
+    from mlops_ci.adapters.git import Git
+    from mlops_ci.services.report import BaseReader
+
+    root = sample_project.root
+    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(
+        Bucket="base-data"
+    )
+    _dvc(root, "remote", "add", "-d", "s3", "s3://base-data/store")
+    _dvc(root, "remote", "modify", "s3", "endpointurl", s3_endpoint)
+    _dvc(root, "push", "-r", "s3")
+    # The remote setting must exist at the base revision too: commit it there.
+    subprocess.run(["git", "commit", "-qam", "data in S3"], cwd=root, check=True)
+    shutil.rmtree(root / ".dvc" / "cache")
+    _dvc(root, "remote", "remove", "local")
+    subprocess.run(["git", "commit", "-qam", "S3 only"], cwd=root, check=True)
+    base = subprocess.run(
+        ["git", "rev-parse", "HEAD~1"], cwd=root, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+    reader = BaseReader(Git(root), Dvc(root), base, "dvc")
+    raw, why = reader.read("models/model.pkl")
+    assert why is None
+    assert raw is not None
+    assert raw.startswith(b"\x80")  # a pickle, fetched from S3
