@@ -19,10 +19,13 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlops_ci.core.metrics import flatten, format_value, is_number
 from mlops_ci.errors import GitError, InputError
+
+if TYPE_CHECKING:
+    from mlops_ci.config import Config
 
 __all__ = [
     "HistoryCommit",
@@ -31,6 +34,7 @@ __all__ = [
     "metric_history",
     "read_blobs",
     "render_history_markdown",
+    "trend_markdown",
 ]
 
 DEFAULT_LAST = 30
@@ -356,3 +360,41 @@ def render_history_markdown(
     for name, why in list(history.missing.items())[:10]:
         lines += ["", f"> {md_code(name, 100)}: {md_text(why, 200)}"]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def trend_markdown(
+    root: Path,
+    config: Config,
+    branch: str | None = None,
+    *,
+    last: int = 20,
+) -> str:
+    """The PR report's "trend on BRANCH" section (for `report.trend: true`).
+
+    Follows the gated metrics (all metrics when there are no gates) over the newest
+    `last` commits of `branch` (default: `default_branch`, else the repository's).
+    Never raises for a missing branch or unreadable history: the section then says why.
+    """
+    from mlops_ci.errors import MlopsCIError
+    from mlops_ci.report.escape import md_text
+
+    gates: Mapping[str, Any] = config.metrics.gates
+    wanted = list(gates) or None
+    shown = branch or config.default_branch or "the default branch"
+    try:
+        history = metric_history(
+            root, branch or config.default_branch, wanted, last, files=list(config.metrics.files)
+        )
+    except MlopsCIError as exc:
+        return f"### Trend on {md_text(shown, 100)}\n\nNo trend: {md_text(exc.message, 300)}\n"
+    directions = {}
+    for metric in history.metrics:
+        gate = gates.get(metric) or gates.get(metric.rsplit(":", 1)[-1])
+        if gate is not None:
+            directions[metric] = gate.direction
+    return render_history_markdown(
+        history,
+        precision=config.report.precision,
+        directions=directions,
+        max_rows=last,
+    )

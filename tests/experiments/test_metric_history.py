@@ -181,3 +181,43 @@ def test_registry_history_keeps_its_name() -> None:
     assert COMMANDS["history"] == "mlops_ci.commands.registry:history"
     assert COMMANDS["metrics"] == "mlops_ci.commands.metrics:metrics"
     assert history_service.DEFAULT_LAST == 30
+
+
+def test_trend_section_follows_the_gated_metrics_and_never_raises(dvc_history: Any) -> None:
+    from mlops_ci.config import parse_config
+    from mlops_ci.services.history import trend_markdown
+
+    config = parse_config(
+        "metrics:\n  files: [metrics.json]\n  gates:\n    loss: {direction: lower}\n"
+    )
+    section = trend_markdown(dvc_history.root, config, "main", last=10)
+    assert section.startswith("### Trend on main")
+    assert section.count("```mermaid") == 1
+    assert "loss over the last 9 commits, lower is better" in section  # one commit lacks it
+    assert "accuracy" not in section
+    missing = trend_markdown(dvc_history.root, config, "gone", last=10)
+    assert missing == "### Trend on gone\n\nNo trend: branch 'gone' not found\n"
+
+
+def test_history_chart_renders_with_mermaid_where_available(
+    dvc_history: Any, tmp_path: Any
+) -> None:
+    import shutil
+
+    mmdc = shutil.which("mmdc")
+    chromium = shutil.which("chromium")
+    if mmdc is None or chromium is None:
+        pytest.skip("Mermaid CLI (mmdc) or chromium not installed: the chart is not rendered")
+    history = metric_history(dvc_history.root, "main", ["accuracy"], 100, files=["metrics.json"])
+    md = render_history_markdown(history)
+    chart = md.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "chart.mmd").write_text(chart)
+    (tmp_path / "p.json").write_text(
+        json.dumps({"executablePath": chromium, "args": ["--no-sandbox", "--headless"]})
+    )
+    proc = subprocess.run(
+        [mmdc, "-p", str(tmp_path / "p.json"), "-i", str(tmp_path / "chart.mmd"),
+         "-o", str(tmp_path / "chart.png")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
