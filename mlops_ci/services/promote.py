@@ -1,6 +1,7 @@
 """Promote a version to a stage, or roll a stage back: policy first, then one tag.
 
-The order never changes: gather facts (registry state, the version's gates on its own
+The order never changes: the version's commit must be reproducible from the DVC remote
+(`services.verify`) → gather facts (registry state, the version's gates on its own
 metrics, reachability from the default branch) → `core.promotion` decides → write the
 stage tag (and push it, one tag per push) → on GitHub, record a Deployment to the
 stage's environment and add the stage to the release notes.
@@ -50,6 +51,32 @@ def _on_default_branch(reg: Registry, commit: str, env: Mapping[str, str]) -> tu
     return reg.git.is_ancestor(commit, ref), branch
 
 
+def gather_facts(
+    reg: Registry, model: str, commit: str | None, env: Mapping[str, str]
+) -> tuple[PromotionFacts, GateCheck | None]:
+    """What the promotion policy judges, for the version at ``commit`` (None: the
+    version is not registered, so only the stage and version checks apply)."""
+    policy = reg.model_config(model).promotion
+    gates: GateCheck | None = None
+    on_branch: bool | None = None
+    branch = ""
+    if commit is not None:
+        if policy.require_gates:
+            gates = check_gates(reg, model, read_metrics_at(reg, model, commit))
+        if policy.require_default_branch:
+            on_branch, branch = _on_default_branch(reg, commit, env)
+    facts = PromotionFacts(
+        allowed_stages=reg.allowed_stages(model),
+        order=policy.order,
+        require_gates=policy.require_gates,
+        gate_failures=gates.failures if gates else (),
+        require_default_branch=policy.require_default_branch,
+        on_default_branch=on_branch,
+        default_branch=branch,
+    )
+    return facts, gates
+
+
 def promote(
     root: Path,
     model: str,
@@ -59,31 +86,26 @@ def promote(
     push: bool = False,
     env: Mapping[str, str] | None = None,
 ) -> TagOutcome:
-    """Assign ``stage`` to ``version`` (default: the latest) after the policy allows it."""
+    """Assign ``stage`` to ``version`` (default: the latest) after the policy allows it.
+
+    The version's commit must first be reproducible from the DVC remote.
+    """
+    from mlops_ci.services.release import ensure_reproducible
+
     env = os.environ if env is None else env
     reg = open_registry(root, fetch=push)
     artifact = reg.artifact(model)
-    policy = reg.model_config(model).promotion
-    allowed = reg.allowed_stages(model)
     target = version or (artifact.latest if artifact else None)
-    gates: GateCheck | None = None
-    on_branch: bool | None = None
-    branch = ""
     state = artifact.versions.get(target) if artifact and target else None
-    if state is not None and state.registered:
-        if policy.require_gates:
-            gates = check_gates(reg, model, read_metrics_at(reg, model, state.commit))
-        if policy.require_default_branch:
-            on_branch, branch = _on_default_branch(reg, state.commit, env)
-    facts = PromotionFacts(
-        allowed_stages=allowed,
-        order=policy.order,
-        require_gates=policy.require_gates,
-        gate_failures=gates.failures if gates else (),
-        require_default_branch=policy.require_default_branch,
-        on_default_branch=on_branch,
-        default_branch=branch,
-    )
+    commit = state.commit if state is not None and state.registered else None
+    if state is not None and commit is not None:
+        registration = state.registration
+        ensure_reproducible(
+            root,
+            registration.tag if registration is not None else commit,
+            f"promotion of {model}@{target} to {stage!r} refused",
+        )
+    facts, gates = gather_facts(reg, model, commit, env)
     plan = plan_promotion(
         artifact,
         model,

@@ -296,8 +296,27 @@ def _resolve(reg: Registry, tag: str) -> tuple[str, str, ArtifactState]:
     return parsed.artifact, parsed.version, artifact
 
 
+def ensure_reproducible(root: Path, rev: str, what: str) -> None:
+    """Refuse (PolicyRefused) unless ``rev`` can be reproduced from the DVC remote.
+
+    Every cached output its `dvc.lock` and `.dvc` files record must be in the remote,
+    and every git-tracked metrics file must match the hash `dvc.lock` records
+    (`services.verify`). A repository without DVC outputs passes.
+    """
+    from mlops_ci.services.verify import verify
+
+    result = verify(root, rev)
+    if not result.ok:
+        raise PolicyRefused(
+            f"{what}: {result.summary()}",
+            hint=f"check out {result.commit[:12]}, run `dvc repro` if needed, and `dvc push`; "
+            "then run again (`mlops-ci verify --ref REV` checks it)",
+        )
+
+
 def build_release(reg: Registry, tag: str, output: Path | None) -> ReleaseBundle:
-    """Verify the tag, check gates, fetch the model and write every asset to a directory."""
+    """Verify the tag and that its commit is reproducible from the DVC remote, check
+    gates, fetch the model and write every asset to a directory."""
     from mlops_ci import __version__
     from mlops_ci.core.formats import parse_params
     from mlops_ci.core.metrics import flatten
@@ -307,6 +326,7 @@ def build_release(reg: Registry, tag: str, output: Path | None) -> ReleaseBundle
     event = state.registration
     assert event is not None
     commit = state.commit
+    ensure_reproducible(reg.root, tag, f"release of {tag} refused")
     metrics = read_metrics_at(reg, model, commit)
     gates = check_gates(reg, model, metrics)
     if gates.failures:
