@@ -18,7 +18,6 @@ was written by code from the fork, so everything in it is untrusted:
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Mapping
@@ -300,15 +299,3 @@ def post_bundle(
         runtime.set_output("comment-url", outcome.comment_url or "")
     return outcome
 
-
-def bundle_metadata_json(repository: str, pr_number: int, head_sha: str, run_id: str | None) -> str:
-    return json.dumps(
-        {
-            "schema_version": 1,
-            "repository": repository,
-            "pr_number": pr_number,
-            "head_sha": head_sha,
-            "run_id": run_id,
-        },
-        indent=2,
-    )

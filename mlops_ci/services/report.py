@@ -47,7 +47,6 @@ REPORT_MD = "report.md"
 REPORT_JSON = "report.json"
 BUNDLE_DIR = "bundle"
 METADATA_JSON = "metadata.json"
-CHECK_RUN_NAME = "mlops-ci report"
 
 
 # --- small helpers ------------------------------------------------------------------
@@ -479,7 +478,6 @@ class ReportOutcome:
     comment_url: str | None = None
     bundle_dir: Path | None = None
     dry_run_preview: str | None = None
-    messages: list[str] = field(default_factory=list)
     fail_on_gate: bool = False
 
     @property
@@ -793,7 +791,6 @@ def publish_github(outcome: ReportOutcome, ctx: Any, loaded: LoadedConfig) -> No
 
 
 __all__ = [
-    "CHECK_RUN_NAME",
     "ReportOutcome",
     "ReportRequest",
     "check_gates",
