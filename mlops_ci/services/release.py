@@ -542,13 +542,7 @@ def record_stage_on_github(
     model, version = outcome.model, outcome.version or ""
     version_tag = f"{model.replace(':', '=')}@{version}"
     info: dict[str, Any] = {"environment": environment}
-    sha = ""
-    model_path = reg.model_config(model).path
-    if model_path:
-        try:
-            sha, _ = fetch_model(reg, model_path, outcome.commit, None)
-        except DvcError:
-            sha = ""  # the deployment still records the tag; the release has the file
+    sha = model_sha256_at(reg, model, outcome.commit)
     latest = gh.latest_deployment(environment)
     if latest is not None and latest.sha == outcome.commit and latest.state == "success":
         info.update(deployment_id=latest.id, deployment="reused")
@@ -572,22 +566,50 @@ def record_stage_on_github(
             deployment.id, "success", description=f"{model} {version} is in {outcome.stage}"
         )
         info.update(deployment_id=deployment.id, deployment="created")
-    release_info = gh.find_release(version_tag)
-    if release_info is not None:
-        artifact = reg.artifact(model)
-        state = artifact.versions.get(version) if artifact else None
-        reg_event = state.registration if state else None
-        bundle = ReleaseBundle(
-            tag=version_tag,
-            model=model,
-            version=version,
-            commit=outcome.commit,
-            tagger=(f"{reg_event.tagger_name} <{reg_event.tagger_email}>" if reg_event else ""),
-            date=reg_event.time.isoformat() if reg_event else "",
-            directory=reg.root,
-            model_file=model_path or "",
-            model_sha256=sha,
-        )
-        gh.update_release_notes(release_info.id, render_release_notes(reg, bundle))
-        info["release_notes"] = release_info.url
+    notes = refresh_release_notes(gh, reg, model, version, outcome.commit, sha=sha)
+    if notes is not None:
+        info["release_notes"] = notes
     return info
+
+
+def model_sha256_at(reg: Registry, model: str, commit: str) -> str:
+    """The sha256 of the model file at ``commit`` ("" when there is none or DVC cannot
+    fetch it: a deployment still records the tag, and the release has the file)."""
+    model_path = reg.model_config(model).path
+    if not model_path:
+        return ""
+    try:
+        sha, _ = fetch_model(reg, model_path, commit, None)
+    except DvcError:
+        return ""
+    return sha
+
+
+def refresh_release_notes(
+    gh: Any, reg: Registry, model: str, version: str, commit: str, *, sha: str | None = None
+) -> str | None:
+    """Rewrite the notes of the version's GitHub Release from the registry as it is now
+    (the stages it holds); the release's URL, or None when the version has no release."""
+    version_tag = f"{model.replace(':', '=')}@{version}"
+    release_info = gh.find_release(version_tag)
+    if release_info is None:
+        return None
+    if sha is None:
+        sha = model_sha256_at(reg, model, commit)
+    artifact = reg.artifact(model)
+    state = artifact.versions.get(version) if artifact else None
+    reg_event = state.registration if state else None
+    bundle = ReleaseBundle(
+        tag=version_tag,
+        model=model,
+        version=version,
+        commit=commit,
+        tagger=(f"{reg_event.tagger_name} <{reg_event.tagger_email}>" if reg_event else ""),
+        date=reg_event.time.isoformat() if reg_event else "",
+        directory=reg.root,
+        model_file=reg.model_config(model).path or "",
+        model_sha256=sha,
+    )
+    gh.update_release_notes(release_info.id, render_release_notes(reg, bundle))
+    url: str = release_info.url
+    return url
