@@ -115,15 +115,30 @@ def publish_to_github(
     sha = head_sha or ctx.head_sha or document.head.sha
     if config.report.check_run and sha:
         conclusion = {"fail": "failure", "pass": "success"}.get(document.verdict, "neutral")
-        run = gh.start_check_run(CHECK_RUN_NAME, sha, details_url=ctx.run_url or None)
-        gh.complete_check_run(
-            run.id,
-            conclusion,
-            title=summary_line(document),
-            summary=markdown,
-            full_report_url=summary_url,
-        )
+        try:
+            run = gh.start_check_run(CHECK_RUN_NAME, sha, details_url=ctx.run_url or None)
+            gh.complete_check_run(
+                run.id,
+                conclusion,
+                title=summary_line(document),
+                summary=markdown,
+                full_report_url=summary_url,
+            )
+        except GitHubError as exc:
+            # The comment is out; a missing `checks: write` should not hide it behind exit 1.
+            _warn(f"the check run was not published: {exc.message}", exc.hint)
     return url
+
+
+def _warn(message: str, hint: str | None = None) -> None:
+    import sys
+
+    from mlops_ci.adapters.actions import ActionsRuntime
+
+    print(f"warning: {message}", file=sys.stderr)
+    if hint:
+        print(f"hint: {hint}", file=sys.stderr)
+    ActionsRuntime.from_environ(os.environ).warning(message)
 
 
 # --- the fork bundle ------------------------------------------------------------------

@@ -123,3 +123,39 @@ def test_dry_run_posts_nothing(
     assert MARKER in out
     assert github_double.state.comments == {}
     assert github_double.state.check_runs == {}
+
+
+def test_forbidden_check_run_warns_but_keeps_the_comment(
+    sample_project: SampleProject,
+    github_double: Any,
+    payloads_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sample = sample_project
+    checkout_pr(sample)
+    pull = github_double.state.add_pull(head=sample.pr_branch, head_sha=sample.pr_sha)
+    payload = rewrite_pr_payload(
+        json.loads((payloads_dir / "pull_request.synchronize.json").read_text()),
+        sample=sample,
+        repository=github_double.repository,
+        number=pull.number,
+    )
+    env = runner_env(
+        tmp_path,
+        event_name="pull_request",
+        payload=payload,
+        repository=github_double.repository,
+        api_url=github_double.base_url,
+        sha=sample.pr_sha,
+    )
+    github_double.fail("checks/create", "forbidden")  # a workflow without `checks: write`
+    code = run_cli(["report", "--root", str(sample.root), "--no-run"], env, monkeypatch)
+    assert code == 0
+    captured = capsys.readouterr()
+    assert "warning: the check run was not published" in captured.err
+    assert "::warning::the check run was not published" in captured.out
+    assert len(github_double.state.comments) == 1
+    assert github_double.state.check_runs == {}
+    assert read_outputs(Path(env["GITHUB_OUTPUT"]))["comment-url"]

@@ -266,3 +266,16 @@ def test_hostile_strings_in_rendered_html(text: str) -> None:
     tags, tables = html_of(markdown)
     assert tags <= ALLOWED_HTML, tags - ALLOWED_HTML
     assert all(len(set(rows)) == 1 for rows in tables)
+
+
+def test_template_syntax_error_names_file_and_line() -> None:
+    with pytest.raises(ConfigError, match=r"my\.md\.j2: cannot render") as info:
+        render_markdown(
+            document(["a"]),
+            RenderOptions(
+                marker=MARKER,
+                template_text="{{ marker }}\n{% for x in %}",
+                template_name="my.md.j2",
+            ),
+        )
+    assert info.value.line == 2
