@@ -15,7 +15,7 @@ _MODEL_HELP = "Model name (default: the only model in mlops-ci.yaml or the regis
 
 
 @click.command()
-@click.option("--model", help=_MODEL_HELP)
+@click.option("--model", help="Model to monitor (default: every model in mlops-ci.yaml).")
 @click.option("--stage", help="Stage whose model is monitored (default: monitor.stage).")
 @click.option(
     "--reference",
@@ -45,14 +45,22 @@ _MODEL_HELP = "Model name (default: the only model in mlops-ci.yaml or the regis
 @click.option(
     "--output",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Directory for drift.md and drift.json (default: .mlops-ci/ in the root).",
+    help=(
+        "Directory for drift.md and drift.json (default: .mlops-ci/ in the root; "
+        "one subdirectory per model when several are monitored)."
+    ),
 )
 @click.option(
     "--fail-on-drift",
     is_flag=True,
     help="Exit 2 on dataset drift or degraded model quality (default: exit 0).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print drift.json to stdout.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print drift.json to stdout (a list of them when several models are monitored).",
+)
 @click.option(
     "--root",
     type=click.Path(file_okay=False, path_type=Path),
@@ -90,16 +98,22 @@ def monitor(  # noqa: PLR0917 - one parameter per option
         output=output,
         progress=sys.stderr.isatty() and not as_json,
     )
-    outcome = run_monitor(request)
+    outcomes = run_monitor(request)
     if as_json:
-        click.echo(json.dumps(outcome.as_json(), indent=2, allow_nan=False))
+        documents = [o.as_json() for o in outcomes]
+        shown = documents[0] if len(documents) == 1 else documents
+        click.echo(json.dumps(shown, indent=2, allow_nan=False))
     else:
-        click.echo(_summary(outcome))
-    if fail_on_drift and outcome.attention:
+        click.echo("\n".join(_summary(o) for o in outcomes))
+    flagged = [o for o in outcomes if o.attention]
+    if fail_on_drift and flagged:
         raise RefusedError(
-            f"{outcome.model}: "
-            + ("dataset drift" if outcome.drift.dataset_drift else "model quality degraded")
-            + f" ({len(outcome.drift.drifted)} of {len(outcome.drift.tested)} features drifted)"
+            "; ".join(
+                f"{o.model}: "
+                + ("dataset drift" if o.drift.dataset_drift else "model quality degraded")
+                + f" ({len(o.drift.drifted)} of {len(o.drift.tested)} features drifted)"
+                for o in flagged
+            )
         )
 
 

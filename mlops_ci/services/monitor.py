@@ -483,20 +483,16 @@ class Holder:
     commit: str
 
 
-def _choose_model(config: Any, requested: str | None, registry: Any) -> str:
+def models_to_monitor(config: Any, requested: str | None, registry: Any) -> list[str]:
+    """--model, else every model of mlops-ci.yaml, else the registry's only artifact."""
     if requested:
-        return requested
-    names = list(config.models)
-    if len(names) == 1:
-        return str(names[0])
+        return [requested]
+    names = [str(n) for n in config.models]
+    if names:
+        return names
     if registry is not None and len(registry.state.artifacts) == 1:
-        return str(next(iter(registry.state.artifacts)))
-    if not names:
-        return "model"
-    raise InputError(
-        "several models are configured; choose one with --model",
-        hint="models: " + ", ".join(sorted(names)),
-    )
+        return [str(next(iter(registry.state.artifacts)))]
+    return ["model"]
 
 
 def _relative(files: list[str], root: Path) -> list[str]:
@@ -806,17 +802,51 @@ def _quality(
 # --- the journey -----------------------------------------------------------------------
 
 
-def run_monitor(request: MonitorRequest) -> MonitorOutcome:
-    """Compute drift (and quality), render, write, publish; return what happened."""
-    from mlops_ci.adapters.tables import read_table, storage_options_from_env
+def run_monitor(request: MonitorRequest) -> list[MonitorOutcome]:
+    """Monitor the requested model (or every configured one); return what happened.
+
+    With several models each one's files go to ``<output>/<model>/``. On a runner
+    the action output ``drift`` is true when any model's data drifted, and every
+    report is appended to the job summary.
+    """
     from mlops_ci.config import load_config
 
     root = request.root.resolve()
     request.root = root
     config = load_config(root).config
-    monitor = config.monitor
     registry = _open_registry(root)
-    model = _choose_model(config, request.model, registry)
+    models = models_to_monitor(config, request.model, registry)
+    base = request.output or root / DEFAULT_OUTPUT
+    outcomes = []
+    for model in models:
+        directory = base / _safe_dir(model) if len(models) > 1 else base
+        outcomes.append(monitor_model(request, config, registry, model, directory))
+    if request.publish != "none":
+        from mlops_ci.adapters.actions import ActionsRuntime
+
+        runtime = ActionsRuntime.from_environ(request.env)
+        if runtime.on_runner:
+            drifted = any(o.drift.dataset_drift for o in outcomes)
+            runtime.set_output("drift", "true" if drifted else "false")
+            paths = [o.files[0] for o in outcomes if o.files]
+            runtime.set_output("report-path", paths[0] if len(paths) == 1 else str(base))
+            for outcome in outcomes:
+                runtime.append_summary(outcome.markdown)
+    return outcomes
+
+
+def _safe_dir(model: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", model.replace("/", "__")) or "model"
+
+
+def monitor_model(
+    request: MonitorRequest, config: Any, registry: Any, model: str, directory: Path
+) -> MonitorOutcome:
+    """Compute drift (and quality) for one model, render, write, publish to GitHub."""
+    from mlops_ci.adapters.tables import read_table, storage_options_from_env
+
+    root = request.root
+    monitor = config.monitor
     stage = request.stage or monitor.stage
     holder = _holder(registry, model, stage)
 
@@ -885,15 +915,7 @@ def run_monitor(request: MonitorRequest) -> MonitorOutcome:
         outcome.github = publish_github(outcome, config, context, request.env, root)
     outcome.markdown = render_report(outcome)
     if publish != "none":
-        directory = request.output or root / DEFAULT_OUTPUT
         outcome.files = write_outputs(outcome, directory)
-        from mlops_ci.adapters.actions import ActionsRuntime
-
-        runtime = ActionsRuntime.from_environ(request.env)
-        if runtime.on_runner:
-            runtime.set_output("drift", "true" if report.dataset_drift else "false")
-            runtime.set_output("report-path", str(directory / "drift.md"))
-            runtime.append_summary(outcome.markdown)
     return outcome
 
 

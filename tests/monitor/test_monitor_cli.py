@@ -153,3 +153,24 @@ def test_every_option_has_help(command: click.Command) -> None:
     for param in command.params:
         if isinstance(param, click.Option):
             assert param.help, f"{command.name} {param.opts} has no help"
+
+
+def test_every_configured_model_is_monitored_into_its_own_directory(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project / "mlops-ci.yaml").write_text(
+        "models:\n  alpha: {}\n  beta: {}\nmonitor:\n  reference: ref.csv\n  current: drifted.csv\n"
+    )
+    output = project / "github_output"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_OUTPUT", str(output))
+    code, out, _ = run(["monitor", "--root", str(project), "--publish", "local", "--json"], capsys)
+    assert code == 0
+    documents = json.loads(out)
+    assert [d["model"] for d in documents] == ["alpha", "beta"]
+    for name in ("alpha", "beta"):
+        saved = json.loads((project / ".mlops-ci" / name / "drift.json").read_text())
+        assert saved["model"] == name
+        assert saved["dataset_drift"] is True
+    lines = output.read_text().splitlines()
+    assert [lines[i + 1] for i, line in enumerate(lines) if line.startswith("drift<<")] == ["true"]
