@@ -112,3 +112,13 @@ def test_s3_url_through_a_real_s3_server(s3_endpoint: str, tmp_path: Path) -> No
     ]
     with pytest.raises(InputError, match=r"s3://monitoring/nothing/\*\.csv: no files match"):
         read_table("s3://monitoring/nothing/*.csv", storage_options=options)
+
+
+def test_progress_bar_reads_the_same_table(tmp_path: Path) -> None:
+    rows = ["x,c"] + [f"{i},{'ab'[i % 2]}" for i in range(50_000)]
+    (tmp_path / "a.csv").write_text("\n".join(rows) + "\n")
+    pq.write_table(pa.table({"x": [1.0], "c": ["a"]}), tmp_path / "b.parquet")
+    quiet = read_table(str(tmp_path), root=tmp_path)
+    shown = read_table(str(tmp_path), root=tmp_path, progress=True)
+    assert shown.rows == quiet.rows == 50_001
+    np.testing.assert_array_equal(shown.columns["x"].values, quiet.columns["x"].values)
