@@ -313,4 +313,3 @@ def post_bundle(
         runtime.set_output("gate", document.verdict)
         runtime.set_output("comment-url", outcome.comment_url or "")
     return outcome
-
