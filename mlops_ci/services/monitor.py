@@ -881,6 +881,7 @@ def monitor_model(
         features=features,
         tests=rules,
         drift_share=monitor.drift_share,
+        workers=min(4, os.cpu_count() or 1),
     )
     quality, quality_note = _quality(
         request,
