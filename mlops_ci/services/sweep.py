@@ -634,9 +634,10 @@ def leaderboard_context(board: Leaderboard, marker: str, precision: int) -> dict
                 "status": Markup(status),  # noqa: S704
             }
         )
-    ok_runs = [(row.set, row.primary) for row in board.rows if row.rank is not None and row.primary]
     effects = core_exp.param_effects(
-        [(s, float(p)) for s, p in ok_runs if p is not None], keys, board.direction
+        [(row.set, row.primary) for row in board.rows if row.primary is not None],
+        keys,
+        board.direction,
     )
     charts = []
     for effect in effects[:6]:

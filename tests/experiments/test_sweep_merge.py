@@ -256,3 +256,47 @@ def test_the_cli_merge_previews_with_dry_run_and_reads_the_group_config(
     assert "Ranked by roc\\_auc" in out.stdout
     assert github_double.state.comments_on(pull.number) == []
     assert os.path.isfile(tmp_path / "o" / "leaderboard.md")
+
+
+def test_leaderboard_from_plain_data_charts_every_swept_param_even_at_zero() -> None:
+    from mlops_ci.config import parse_config
+    from mlops_ci.report.render import Revision
+    from mlops_ci.services.sweep import build_leaderboard, render_leaderboard
+
+    config = parse_config(
+        "metrics:\n  files: [m.json]\n  gates:\n    loss: {direction: lower, max: 0.5}\n"
+    )
+    records = []
+    for i, (depth, lr, loss) in enumerate([(3, 0.1, 0.0), (3, 0.2, 0.3), (5, 0.1, 0.6)]):
+        records.append(
+            (
+                RunRecord(
+                    id=f"r{i + 1:02d}",
+                    status="ok",
+                    set={"model.depth": depth, "optim.lr": lr},
+                    metrics={"m.json": {"loss": loss}},
+                ),
+                f"b{i}",
+            )
+        )
+    board = build_leaderboard(
+        records,
+        config=config,
+        base_files={"m.json": {"loss": 0.4}},
+        base_missing={},
+        base=Revision(ref="main", sha="b" * 40),
+    )
+    assert board.metric == "loss"
+    assert board.direction == "lower"
+    assert [(r.id, r.rank, r.primary) for r in board.rows] == [
+        ("r01", 1, 0.0),
+        ("r02", 2, 0.3),
+        ("r03", 3, 0.6),
+    ]
+    assert board.rows[0].primary_delta == pytest.approx(-0.4)
+    assert [r.verdict for r in board.rows] == ["pass", "pass", "fail"]
+    md = render_leaderboard(board, marker=comment_marker("wf", "sweep"))
+    assert md.count("```mermaid") == 2
+    assert 'x-axis ["3", "5"]' in md
+    assert "bar [0, 0.6]" in md  # the best loss per depth, zero included
+    assert "line [0.15, 0.6]" in md  # the mean per depth
