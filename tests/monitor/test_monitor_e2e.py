@@ -12,6 +12,7 @@ import csv
 import json
 import os
 import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -205,3 +206,32 @@ def test_retrain_pushes_a_new_branch_and_opens_a_pull_request(
     assert pull.base_ref == "main"
     assert f"#{issue.number}" in (pull.body or "")
     assert outcome.pull_number == pull.number
+
+
+def test_retrain_runs_dvc_update_on_imports_and_no_push_stays_local(
+    sample_project: SampleProject,
+) -> None:
+    root = sample_project.root
+    source = sample_project.base / "upstream.csv"
+    source.write_text("x\n1\n2\n")
+    subprocess.run(
+        [sys.executable, "-m", "dvc", "import-url", "-q", str(source), "data/upstream.csv"],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "Import upstream data")
+    source.write_text("x\n1\n2\n3\n")  # upstream moved on
+
+    outcome = run_retrain(
+        RetrainRequest(root=root, push=False, date=datetime(2026, 3, 2, tzinfo=UTC), env={})
+    )
+    assert outcome.updated == ["data/upstream.csv.dvc"]
+    assert outcome.pushed is False
+    assert (root / "data" / "upstream.csv").read_text() == "x\n1\n2\n3\n"
+    assert git(root, "rev-parse", "--abbrev-ref", "HEAD") == f"mlops-ci/retrain/{MODEL}/2026-03-02"
+    changed = git(root, "show", "--name-only", "--format=", outcome.commit).splitlines()
+    assert "data/upstream.csv.dvc" in changed
+    remote_branches = git(sample_project.origin, "branch", "--list", "mlops-ci/*")
+    assert remote_branches == ""
