@@ -11,7 +11,7 @@ import click
 from mlops_ci.errors import RefusedError
 
 _ROOT_HELP = "Repository root (default: the current directory)."
-_MODEL_HELP = "Model name (default: the only model in mlops-ci.yaml or the registry)."
+_MODEL_HELP = "Model to retrain (default: the only model in mlops-ci.yaml)."
 
 
 @click.command()
