@@ -587,11 +587,41 @@ def _short_key(key: str, keys: Sequence[str]) -> str:
     return last if clashes == 1 else key
 
 
+def _effect_charts(board: Leaderboard, keys: Sequence[str], precision: int) -> list[str]:
+    """The primary metric per value of each swept param: best run as bars, mean as a line.
+
+    With a base value the bars are the change against it: an axis that starts at zero
+    would flatten 0.95 against 0.97 into one height, while +0.01 and -0.01 read.
+    """
+    from markupsafe import Markup
+
+    from mlops_ci.report import mermaid
+
+    runs = [row for row in board.rows if row.primary is not None]
+    bases = {row.primary_base for row in runs}
+    base = next(iter(bases)) if len(bases) == 1 else None
+    shift = base if base is not None else 0.0
+    effects = core_exp.param_effects(
+        [(row.set, float(row.primary or 0.0) - shift) for row in runs], keys, board.direction
+    )
+    charts: list[str] = []
+    for effect in effects[:6]:
+        what = board.metric
+        if base is not None:
+            what = f"{board.metric} minus base {core_metrics.format_value(base, precision)}"
+        title = f"{what} by {_short_key(effect.key, keys)} - best as bars, mean as line"
+        points = [
+            mermaid.BarPoint(label, best, mean)
+            for label, best, mean in zip(effect.labels, effect.best, effect.mean, strict=True)
+        ]
+        charts.append(Markup(mermaid.bar_chart(title, points)))  # noqa: S704 - labels escaped
+    return charts
+
+
 def leaderboard_context(board: Leaderboard, marker: str, precision: int) -> dict[str, Any]:
     """Everything the leaderboard template prints, escaped (Markup marks what is safe)."""
     from markupsafe import Markup
 
-    from mlops_ci.report import mermaid
     from mlops_ci.report.escape import md_code, md_text
 
     icon = {"pass": "✅", "fail": "❌", "skip": "⏭️", "none": "—"}
@@ -634,19 +664,7 @@ def leaderboard_context(board: Leaderboard, marker: str, precision: int) -> dict
                 "status": Markup(status),  # noqa: S704
             }
         )
-    effects = core_exp.param_effects(
-        [(row.set, row.primary) for row in board.rows if row.primary is not None],
-        keys,
-        board.direction,
-    )
-    charts = []
-    for effect in effects[:6]:
-        title = f"{board.metric} by {_short_key(effect.key, keys)} - best as bars, mean as line"
-        points = [
-            mermaid.BarPoint(label, best, mean)
-            for label, best, mean in zip(effect.labels, effect.best, effect.mean, strict=True)
-        ]
-        charts.append(Markup(mermaid.bar_chart(title, points)))  # noqa: S704 - labels escaped
+    charts = _effect_charts(board, keys, precision)
     details = []
     for row in board.rows:
         metric_rows = [

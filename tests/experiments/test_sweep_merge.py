@@ -298,5 +298,14 @@ def test_leaderboard_from_plain_data_charts_every_swept_param_even_at_zero() -> 
     md = render_leaderboard(board, marker=comment_marker("wf", "sweep"))
     assert md.count("```mermaid") == 2
     assert 'x-axis ["3", "5"]' in md
-    assert "bar [0, 0.6]" in md  # the best loss per depth, zero included
-    assert "line [0.15, 0.6]" in md  # the mean per depth
+    # Changes against the base loss 0.4: the best per depth as bars (zero loss included),
+    # the mean per depth as a line.
+    assert 'title "loss minus base 0.4 by depth - best as bars, mean as line"' in md
+    assert "bar [-0.4, 0.2]" in md
+    assert "line [-0.25, 0.2]" in md
+    without_base = build_leaderboard(
+        records, config=config, base_files={}, base_missing={"m.json": "none"}, base=Revision()
+    )
+    plain = render_leaderboard(without_base, marker=comment_marker("wf", "sweep"))
+    assert "bar [0, 0.6]" in plain
+    assert "line [0.15, 0.6]" in plain
