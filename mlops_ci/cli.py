@@ -29,6 +29,8 @@ COMMANDS: dict[str, str] = {
     "deprecate": "mlops_ci.commands.registry:deprecate",
     "registry": "mlops_ci.commands.registry:registry",
     "history": "mlops_ci.commands.registry:history",
+    "on-tag": "mlops_ci.commands.on_tag:on_tag",
+    "on-merge": "mlops_ci.commands.on_merge:on_merge",
     "verify": "mlops_ci.commands.verify:verify",
     "monitor": "mlops_ci.commands.monitor:monitor",
     "retrain": "mlops_ci.commands.monitor:retrain",

@@ -1,0 +1,76 @@
+"""`mlops-ci on-tag`: release, deploy or refuse the registry tag that triggered the run."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import click
+
+
+def _set_outputs(summary: str, **values: str | None) -> None:
+    """Step outputs and a job summary line, on a runner only."""
+    if not os.environ.get("GITHUB_OUTPUT") and os.environ.get("GITHUB_ACTIONS") != "true":
+        return
+    from mlops_ci.adapters.actions import ActionsRuntime
+
+    runtime = ActionsRuntime.from_environ(os.environ)
+    for name, value in values.items():
+        runtime.set_output(name, value or "")
+    runtime.append_summary(summary + "\n")
+
+
+@click.command("on-tag")
+@click.option(
+    "--tag",
+    "tag",
+    help="Tag to act on, e.g. model@v1.2.0 or model#production#3 "
+    "(default: the tag that triggered the run: push, create or release event).",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Check the tag and build what it needs; post nothing to GitHub."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    show_default=True,
+    help="Repository root (default: the current directory).",
+)
+def on_tag(tag: str | None, dry_run: bool, as_json: bool, root: Path) -> None:
+    """Act on a pushed registry tag, as the registry's guard.
+
+    Fetches the tags from origin first (checkout makes the triggering tag
+    lightweight), then: a version tag MODEL@vX.Y.Z is released; a stage tag
+    MODEL#STAGE#N is checked against the promotion policy (as it stood without the
+    tag) and recorded as a GitHub Deployment; an unassign, deregister or deprecate tag
+    marks the stage's deployment inactive. A tag that breaks the policy fails the run
+    (exit 2), deploys nothing and opens or updates one issue per model saying how to
+    roll back. Other tags and lightweight tags are ignored (exit 0).
+    """
+    from mlops_ci.services.on_tag import on_tag as run_on_tag
+
+    result = run_on_tag(root, tag, dry_run=dry_run)
+    gate = ""
+    gates = result.details.get("gates")
+    if isinstance(gates, list):
+        failed = any(g.get("verdict") == "fail" for g in gates)
+        gate = "fail" if failed else ("pass" if gates else "none")
+    release = result.details.get("release")
+    if isinstance(release, dict):
+        gate = str(release.get("gates") or "")
+    _set_outputs(
+        f"`{result.tag}`: {result.reason}.",
+        tag=result.tag,
+        version=result.version,
+        stage=result.stage,
+        gate=gate,
+    )
+    if as_json:
+        click.echo(json.dumps({**result.as_dict(), "lines": result.lines}, default=str))
+        return
+    click.echo(result.reason)
+    for line in result.lines:
+        click.echo(line)
