@@ -45,7 +45,7 @@ def fire(
         data = payload(name, tag, on_github.repository)
         path = tmp_path / f"event-{name}.json"
         path.write_text(json.dumps(data), encoding="utf-8")
-        monkeypatch.setenv("GITHUB_EVENT_NAME", name.split(".")[0])
+        monkeypatch.setenv("GITHUB_EVENT_NAME", name.split(".", maxsplit=1)[0])
         monkeypatch.setenv("GITHUB_EVENT_PATH", str(path))
 
     return set_event
