@@ -320,13 +320,16 @@ def render_history_markdown(
         if len(series) < 2:
             continue
         xs = [float(i) for i in range(1, len(series) + 1)]
-        ys = [value for _, value in series]
+        # The chart's axis starts at zero, which would flatten 0.95 → 0.97 into a flat
+        # line: draw the change since the oldest commit shown instead.
+        first_commit, first = series[0]
+        ys = [value - first for _, value in series]
         better = (directions or {}).get(metric)
         suffix = f", {better} is better" if better else ""
         chart = mermaid.line_chart(
             f"{metric} over the last {len(series)} commits{suffix}",
             "commit, oldest to newest",
-            metric,
+            f"change since {first_commit.sha[:8]}, was {format_value(first, precision)}",
             [(xs, ys)],
             points=min(len(xs), 50),
         )
