@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlops_ci.adapters.process import tool_env
+from mlops_ci.adapters.process import pipeline_env, tool_env
 from mlops_ci.errors import DvcError
 
 LineSink = Callable[[str], None]
@@ -68,9 +68,17 @@ def _drain(stream: Any, sink: LineSink | None, tail: list[str]) -> None:
 class Dvc:
     """DVC operations in the repository at `root`."""
 
-    def __init__(self, root: Path | str, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        root: Path | str,
+        env: Mapping[str, str] | None = None,
+        *,
+        own_python_first: bool = False,
+    ) -> None:
         self.root = Path(root)
         self.env = tool_env(env)
+        # The pipeline is the project's (or a pull request's) code: no GitHub token.
+        self.pipeline_env = pipeline_env(env, own_python_first=own_python_first)
 
     # --- commands -------------------------------------------------------------------
 
@@ -84,6 +92,7 @@ class Dvc:
         sink: LineSink | None = None,
         cwd: Path | None = None,
         timeout: float | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> CommandResult:
         """Run a command, streaming its combined output line by line to `sink`.
 
@@ -97,7 +106,7 @@ class Dvc:
             proc = subprocess.Popen(
                 argv,
                 cwd=cwd or self.root,
-                env=self.env,
+                env=dict(env) if env is not None else self.env,
                 shell=shell,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
@@ -149,7 +158,7 @@ class Dvc:
         parts = shlex.split(command)
         if parts[:1] == ["dvc"] and not any(c in command for c in "|&;<>$`"):
             argv = self._dvc(*parts[1:])
-        result = self.stream(argv, sink=sink, cwd=cwd, timeout=timeout)
+        result = self.stream(argv, sink=sink, cwd=cwd, timeout=timeout, env=self.pipeline_env)
         return self._check(result, f"the pipeline `{command}`")
 
     # --- configuration ----------------------------------------------------------------

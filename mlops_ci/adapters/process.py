@@ -37,6 +37,8 @@ def tool_env(
     call, so they are off.
     """
     env = dict(os.environ)
+    if extra:
+        env.update(extra)  # first, so that a PATH given here is extended, not kept as is
     bindir = str(Path(sys.executable).parent)
     parts = [p for p in env.get("PATH", "").split(os.pathsep) if p]
     if own_python_first:
@@ -46,8 +48,6 @@ def tool_env(
     env["PATH"] = os.pathsep.join(parts)
     env["DVC_NO_ANALYTICS"] = "1"
     env.setdefault("GIT_TERMINAL_PROMPT", "0")
-    if extra:
-        env.update(extra)
     return env
 
 

@@ -79,7 +79,7 @@ def resolve_files(
 ) -> tuple[Any, list[str]]:
     """(filesystem or None for local, the data files a source names, sorted)."""
     if is_url(source):
-        import fsspec  # type: ignore[import-untyped]
+        import fsspec
 
         try:
             fs, path = fsspec.core.url_to_fs(source, **dict(storage_options or {}))
@@ -181,7 +181,7 @@ def _size(fs: Any, name: str) -> int:
 
 
 def _csv_batches(handle: IO[bytes], name: str, columns: Sequence[str] | None) -> Iterator[Any]:
-    import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow as pa
     from pyarrow import csv
 
     lower = name.lower()
@@ -207,7 +207,7 @@ def _csv_batches(handle: IO[bytes], name: str, columns: Sequence[str] | None) ->
 
 
 def _parquet_batches(handle: IO[bytes], columns: Sequence[str] | None) -> Iterator[Any]:
-    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+    import pyarrow.parquet as pq
 
     parquet = pq.ParquetFile(handle)
     names = parquet.schema_arrow.names
@@ -226,7 +226,7 @@ class _Accumulator:
 
     def add(self, batch: Any, name: str) -> None:
         import pyarrow as pa
-        import pyarrow.compute as pc  # type: ignore[import-untyped]
+        import pyarrow.compute as pc
 
         for column, array in zip(batch.schema.names, batch.columns, strict=True):
             kind = _kind_of(array.type)

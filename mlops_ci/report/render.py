@@ -171,6 +171,11 @@ class ReportDocument(_Model):
     def failed_gates(self) -> list[GateRow]:
         return [g for g in self.gates if g.verdict == "fail"]
 
+    def with_lock_problem(self, reason: str) -> ReportDocument:
+        """A stale `dvc.lock` under `pipeline.lock: check` fails the report like a gate."""
+        row = GateRow(gate="dvc.lock", metric="dvc.lock", verdict="fail", reason=reason[:4000])
+        return self.model_copy(update={"gates": [*self.gates, row], "verdict": "fail"})
+
     def with_gates(self, summary: GateSummary) -> ReportDocument:
         return self.model_copy(
             update={

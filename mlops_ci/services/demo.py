@@ -62,6 +62,8 @@ def run_demo(
         for k, v in (env if env is not None else os.environ).items()
         if not k.startswith("GITHUB_") and k not in ("CI", "GH_TOKEN")
     }
-    request = ReportRequest(root=sample.root, publish="local", fail_on_gate=False, env=clean)
+    request = ReportRequest(
+        root=sample.root, publish="local", fail_on_gate=False, env=clean, own_python_first=True
+    )
     outcome = generate_report(request, sink=sink, group=group)
     return DemoOutcome(project=sample.root, report=outcome)

@@ -723,7 +723,7 @@ def _load_model(
             return None
         data = file.read_bytes()
     try:
-        import joblib  # type: ignore[import-untyped]
+        import joblib
 
         return joblib.load(io.BytesIO(data))
     except ImportError:  # pragma: no cover - scikit-learn brings joblib

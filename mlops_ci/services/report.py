@@ -363,6 +363,8 @@ class RunOutcome:
     pushed: bool = False
     command: str | None = None
     notes: list[str] = field(default_factory=list)
+    # Set when `pipeline.lock` must fail the report: dvc.lock is stale and not fixed.
+    lock_problem: str | None = None
 
 
 def run_pipeline(
@@ -406,33 +408,42 @@ def after_run(
     sink: LineSink | None,
     group: Callable[[str], Any],
 ) -> None:
-    """Check that `dvc.lock` is current (`pipeline.lock`) and push outputs (`pipeline.push`)."""
-    if config.pipeline.lock == "check" and (git.root / "dvc.lock").is_file():
-        # Against HEAD, not the index: DVC's `autostage` stages the lock it rewrites.
-        lock_diff = git.run("diff", "--quiet", "HEAD", "--", "dvc.lock", check=False)
-        changed = lock_diff.returncode == 1
-        if changed:
-            outcome.notes.append(
-                "dvc.lock changed when the pipeline ran: the committed lock does not match "
-                "this code, params and data; run the pipeline and commit dvc.lock"
-            )
-    push = config.pipeline.push
-    wanted = push == "always" or (
-        push == "auto"
-        and getattr(ctx, "on_runner", False)
-        and not getattr(ctx, "is_fork", False)
-        and dvc.has_remote()
-    )
-    if not wanted:
+    """Keep `dvc.lock` true (`pipeline.lock`) and push outputs (`pipeline.push`).
+
+    `check` fails the report when the run changed `dvc.lock` (or a `.dvc` file);
+    `commit` commits them back to a same-repository PR branch instead, and fails the
+    report with the reason when it may not. Outputs are pushed only when this job may
+    write to the remote (never from a fork); a failed push is a note, not a gate.
+    """
+    from mlops_ci.services.lock import check_lock, commit_lock_back, may_push_outputs
+
+    mode = config.pipeline.lock
+    if mode != "off" and (git.root / "dvc.lock").is_file():
+        status = check_lock(git.root)
+        if status.stale and mode == "commit":
+            committed = commit_lock_back(git.root, ctx)
+            if committed.status == "committed":
+                outcome.notes.append(
+                    "dvc.lock was out of date; committed it to the PR branch as "
+                    f"{committed.sha[:8]}"
+                )
+            elif committed.status == "refused":
+                outcome.lock_problem = f"{status.describe()} (not committed: {committed.reason})"
+        elif status.stale:
+            outcome.lock_problem = status.describe()
+    allowed, why = may_push_outputs(ctx, config.pipeline.push)
+    if not dvc.has_remote():
+        return
+    if not allowed:
+        if getattr(ctx, "on_runner", False):
+            outcome.notes.append(f"DVC outputs were not pushed: {why}")
         return
     with group("dvc push"):
         try:
             dvc.push(sink)
             outcome.pushed = True
         except DvcError as exc:
-            if push == "always":
-                raise
-            outcome.notes.append(f"dvc push failed: {exc.message}")
+            outcome.notes.append(f"dvc push failed (not a gate failure): {exc.message}")
 
 
 @contextmanager
@@ -465,6 +476,8 @@ class ReportRequest:
     dry_run: bool = False
     fail_on_gate: bool | None = None
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    # The demo's pipeline is ours: run it with mlops-ci's own Python first on PATH.
+    own_python_first: bool = False
 
 
 @dataclass
@@ -720,7 +733,7 @@ def generate_report(
             f"{root}: not a git repository", hint="run mlops-ci report in your repository"
         )
     loaded = load_config(root, request.config_path)
-    dvc = Dvc(root)
+    dvc = Dvc(root, own_python_first=request.own_python_first)
     grouping = group or runtime.group
     run_outcome = None
     if request.run:
@@ -730,6 +743,8 @@ def generate_report(
         root, loaded, ctx=ctx, base=request.base, run=run_outcome, git=git, dvc=dvc,
         sink=sink, group=grouping,
     )  # fmt: skip
+    if run_outcome is not None and run_outcome.lock_problem:
+        document = document.with_lock_problem(run_outcome.lock_problem)
     output_dir = request.output if request.output.is_absolute() else root / request.output
     target = choose_publish(request.publish, ctx)
     summary_url = f"{ctx.run_url}#summary" if ctx.run_url else None

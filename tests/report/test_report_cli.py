@@ -140,7 +140,7 @@ def test_mermaid_charts_render_with_mermaid_cli(reported_sample: Any, tmp_path: 
         )
 
 
-def test_stale_lock_is_noted_and_outputs_pushed(sample_project: SampleProject) -> None:
+def test_stale_lock_fails_the_report_and_outputs_are_pushed(sample_project: SampleProject) -> None:
     from report_helpers import run_report
 
     root = sample_project.root
@@ -151,7 +151,11 @@ def test_stale_lock_is_noted_and_outputs_pushed(sample_project: SampleProject) -
     (root / "params.yaml").write_text(params)
     before = set((sample_project.remote / "files" / "md5").rglob("*"))
     outcome = run_report(root, run=True)
-    assert any("dvc.lock changed when the pipeline ran" in n for n in outcome.document.notes)
-    assert "dvc.lock changed" in outcome.markdown
+    assert outcome.document.verdict == "fail"
+    lock_gate = next(g for g in outcome.document.gates if g.gate == "dvc.lock")
+    assert lock_gate.verdict == "fail"
+    assert "stage `train`" in lock_gate.reason
+    assert "run `dvc repro` and commit `dvc.lock`, then `dvc push`" in lock_gate.reason
+    assert "dvc.lock is out of date" in outcome.markdown
     after = set((sample_project.remote / "files" / "md5").rglob("*"))
     assert after > before, "the new model was pushed to the DVC remote"
