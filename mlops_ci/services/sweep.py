@@ -587,11 +587,12 @@ def _short_key(key: str, keys: Sequence[str]) -> str:
     return last if clashes == 1 else key
 
 
-def _effect_charts(board: Leaderboard, keys: Sequence[str], precision: int) -> list[str]:
+def _effect_charts(board: Leaderboard, keys: Sequence[str]) -> tuple[list[str], float | None]:
     """The primary metric per value of each swept param: best run as bars, mean as a line.
 
     With a base value the bars are the change against it: an axis that starts at zero
     would flatten 0.95 against 0.97 into one height, while +0.01 and -0.01 read.
+    Returns the charts and that base value.
     """
     from markupsafe import Markup
 
@@ -606,16 +607,14 @@ def _effect_charts(board: Leaderboard, keys: Sequence[str], precision: int) -> l
     )
     charts: list[str] = []
     for effect in effects[:6]:
-        what = board.metric
-        if base is not None:
-            what = f"{board.metric} minus base {core_metrics.format_value(base, precision)}"
-        title = f"{what} by {_short_key(effect.key, keys)} - best as bars, mean as line"
+        what = board.metric if base is None else f"{board.metric} minus base"
+        title = f"{what} by {_short_key(effect.key, keys)}"
         points = [
             mermaid.BarPoint(label, best, mean)
             for label, best, mean in zip(effect.labels, effect.best, effect.mean, strict=True)
         ]
         charts.append(Markup(mermaid.bar_chart(title, points)))  # noqa: S704 - labels escaped
-    return charts
+    return charts, base
 
 
 def leaderboard_context(board: Leaderboard, marker: str, precision: int) -> dict[str, Any]:
@@ -664,7 +663,13 @@ def leaderboard_context(board: Leaderboard, marker: str, precision: int) -> dict
                 "status": Markup(status),  # noqa: S704
             }
         )
-    charts = _effect_charts(board, keys, precision)
+    charts, chart_base = _effect_charts(board, keys)
+    chart_note = "Bars: the best run for each value; line: the mean over the runs with it."
+    if chart_base is not None:
+        chart_note += (
+            f" Both as the change against the base {md_text(board.metric, 80)}, "
+            f"{core_metrics.format_value(chart_base, precision)}."
+        )
     details = []
     for row in board.rows:
         metric_rows = [
@@ -749,6 +754,7 @@ def leaderboard_context(board: Leaderboard, marker: str, precision: int) -> dict
         "headers": headers,
         "rows": table,
         "charts": charts,
+        "chart_note": Markup(chart_note),  # noqa: S704 - escaped parts
         "details": details,
         "base": base_label,
         "base_missing": [

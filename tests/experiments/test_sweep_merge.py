@@ -300,7 +300,8 @@ def test_leaderboard_from_plain_data_charts_every_swept_param_even_at_zero() -> 
     assert 'x-axis ["3", "5"]' in md
     # Changes against the base loss 0.4: the best per depth as bars (zero loss included),
     # the mean per depth as a line.
-    assert 'title "loss minus base 0.4 by depth - best as bars, mean as line"' in md
+    assert 'title "loss minus base by depth"' in md
+    assert "change against the base loss, 0.4." in md
     assert "bar [-0.4, 0.2]" in md
     assert "line [-0.25, 0.2]" in md
     without_base = build_leaderboard(
