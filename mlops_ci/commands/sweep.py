@@ -41,7 +41,14 @@ _root_option = click.option(
 )
 
 
-@click.group("sweep")
+class _InOrder(click.Group):
+    """Subcommands listed in the order of the journey: plan, run, merge."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+
+@click.group("sweep", cls=_InOrder)
 @_config_option
 @_root_option
 @click.pass_context
