@@ -967,6 +967,13 @@ class GitHubRepo:
 
         return self._call("issue", scan, idempotent=True)
 
+    def find_issue(self, marker: str, labels: Sequence[str] = ()) -> IssueResult | None:
+        """The issue carrying `marker` (the open one, else the latest closed), if any."""
+        found = self._find_issue(marker, labels)
+        if found is None:
+            return None
+        return IssueResult(found.number, found.html_url, found.state, "unchanged")
+
     def upsert_issue(
         self, *, marker: str, title: str, body: str, labels: Sequence[str] = ()
     ) -> IssueResult:
@@ -1065,6 +1072,26 @@ class GitHubRepo:
             self._gh.requester.requestJsonAndCheck("POST", f"{self._path}/dispatches", input=body)
 
         self._call("repository_dispatch", send, idempotent=False)
+
+    def open_pull_heads(self, prefix: str = "") -> list[str]:
+        """Head branches of this repository's open pull requests that start with `prefix`."""
+        repo = self._repo()
+
+        def scan() -> list[str]:
+            return [
+                p.head.ref for p in repo.get_pulls(state="open") if p.head.ref.startswith(prefix)
+            ]
+
+        return list(self._call("read", scan, idempotent=True))
+
+    def pull_head_sha(self, number: int) -> str | None:
+        """The head commit of pull request `number`; None when there is no such PR."""
+        repo = self._repo()
+        try:
+            pull = self._call("read", lambda: repo.get_pull(number), idempotent=True)
+        except GitHubError:
+            return None
+        return str(pull.head.sha)
 
     def _open_pull(self, head: str, base: str) -> PullRequest | None:
         repo = self._repo()

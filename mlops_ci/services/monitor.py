@@ -929,16 +929,7 @@ def retrain_branch_prefix(model: str) -> str:
 
 def _open_retrain_pulls(gh: Any, prefix: str) -> list[str]:
     """Head branches of open pull requests that start with `prefix`."""
-    lister = getattr(gh, "open_pull_heads", None)
-    if callable(lister):
-        return [str(h) for h in lister(prefix)]
-    # The adapter has no listing call yet: read the open pulls through its client.
-    repo = gh._repo()
-
-    def scan() -> list[str]:
-        return [p.head.ref for p in repo.get_pulls(state="open") if p.head.ref.startswith(prefix)]
-
-    return list(gh._call("read", scan, idempotent=True))
+    return [str(head) for head in gh.open_pull_heads(prefix)]
 
 
 def github_client(context: Any, env: Mapping[str, str]) -> Any:
@@ -996,8 +987,7 @@ def publish_github(
             result.issue_number, result.issue_url = issue.number, issue.url
             result.issue_action = issue.action
         else:
-            finder = getattr(gh, "find_issue", None) or gh._find_issue
-            found = finder(marker, labels)
+            found = gh.find_issue(marker, labels)
             if found is not None and found.state == "open":
                 comment = (
                     f"Drift cleared: {len(outcome.drift.drifted)} of "

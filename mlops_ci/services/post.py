@@ -270,13 +270,7 @@ def post_bundle(
         gh = _gh(ctx)
 
     def pull_head(number: int) -> str | None:
-        if gh is None:
-            return None
-        try:
-            pull = gh._call("read", lambda: gh._repo().get_pull(number), idempotent=True)
-        except GitHubError:
-            return None
-        return str(pull.head.sha)
+        return None if gh is None else gh.pull_head_sha(number)
 
     run = verify_bundle(metadata, ctx, run_id, pull_head)
     # Trusted facts replace whatever the bundle claims about where it belongs.

@@ -184,8 +184,7 @@ def _open_pull(outcome: RetrainOutcome, request: RetrainRequest, config: Any) ->
     gh = github_client(context, request.env)
     issue = request.issue
     if issue is None and config.monitor.on_drift.issue:
-        finder = getattr(gh, "find_issue", None) or gh._find_issue
-        found = finder(issue_marker(outcome.model), list(config.monitor.on_drift.labels))
+        found = gh.find_issue(issue_marker(outcome.model), list(config.monitor.on_drift.labels))
         issue = found.number if found is not None else None
     outcome.issue = issue
     link = f"Refs #{issue} (drift detected by `mlops-ci monitor`).\n\n" if issue else ""
