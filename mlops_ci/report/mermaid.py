@@ -5,6 +5,11 @@ head is drawn as head bars with the base as a line. Line plots (e.g. a ROC
 curve from a DVC plots file) are resampled onto an even x grid, because an
 xychart line places its points at evenly spaced x positions.
 
+Every chart starts with the same fixed init directive: the default palette draws the
+first series in a pale blue that all but vanishes as a line, so series get two
+distinct colours (blue, then orange). Bar charts are horizontal: metric names are
+long and dotted, and as x-axis labels they overlap.
+
 Pure: data in, Mermaid text out. Every label passes through `mermaid_label`.
 """
 
@@ -18,6 +23,9 @@ from dataclasses import dataclass
 from mlops_ci.report.escape import mermaid_label
 
 __all__ = ["BarPoint", "bar_chart", "bar_charts", "line_chart", "resample"]
+
+# A constant (never built from input): first series blue, second orange.
+INIT = '%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "#4c78a8, #f58518"}}}}%%'
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +60,8 @@ def bar_chart(title: str, points: Sequence[BarPoint]) -> str:
     labels = ", ".join(f'"{mermaid_label(p.label, 24)}"' for p in points)
     lines = [
         "```mermaid",
-        "xychart-beta",
+        INIT,
+        "xychart-beta horizontal",
         f'    title "{mermaid_label(title, 60)}"',
         f"    x-axis [{labels}]",
         f'    y-axis "value" {_num(low)} --> {_num(high)}',
@@ -84,7 +93,7 @@ def bar_charts(points: Sequence[BarPoint], max_bars: int = 12, max_charts: int =
     charts = []
     for group in ordered:
         chunk = group[:max_bars]
-        title = "Metrics - head as bars, base as line"
+        title = "Metrics - head as blue bars, base as orange line"
         if not all(p.base is not None for p in chunk):
             title = "Metrics at head"
         charts.append(bar_chart(title, chunk))
@@ -160,6 +169,7 @@ def line_chart(
     return "\n".join(
         [
             "```mermaid",
+            INIT,
             "xychart-beta",
             f'    title "{mermaid_label(title, 60)}"',
             f'    x-axis "{mermaid_label(x_label)}" {_num(low)} --> {_num(high)}',

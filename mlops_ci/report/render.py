@@ -321,7 +321,7 @@ def _charts(doc: ReportDocument, points: int) -> list[Markup]:
             series.append((plot.base.xs, plot.base.ys))
         title = plot.title or plot.id
         if len(series) == 2:
-            title = f"{title} - first line head, second base"
+            title = f"{title} - head blue, base orange"
         chart = mermaid.line_chart(title, plot.x, plot.y, series, points)
         if chart:
             charts.append(Markup(chart))  # noqa: S704 - labels escaped

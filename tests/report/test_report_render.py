@@ -15,6 +15,7 @@ from mlops_ci.core.gates import evaluate
 from mlops_ci.core.metrics import diff
 from mlops_ci.errors import ConfigError
 from mlops_ci.report.escape import ZWJ, md_code, md_text, mermaid_label
+from mlops_ci.report.mermaid import INIT
 from mlops_ci.report.render import (
     DataDiff,
     DataEntry,
@@ -93,9 +94,11 @@ def assert_safe(markdown: str) -> None:
             assert len(widths) == 1, rows
     # Mermaid blocks: only our fixed keywords, labels from the safe alphabet.
     for block in re.findall(r"```mermaid\n(.*?)\n```", markdown, flags=re.S):
-        for line in block.splitlines():
+        init, *chart = block.splitlines()
+        assert init == INIT
+        for line in chart:
             assert re.fullmatch(
-                r'xychart-beta|    (title "[^"]*"'
+                r'xychart-beta( horizontal)?|    (title "[^"]*"'
                 r'|x-axis (\[("[^"]*"(, )?)*\]|"[^"]*" [-\d.e]+ --> [-\d.e]+)'
                 r'|y-axis "[^"]*" [-\d.e]+ --> [-\d.e]+|(bar|line) \[[-\d., e]*\])',
                 line,
