@@ -9,7 +9,7 @@ import click
 
 _WITH_HELP = (
     "Workflows to add, comma-separated: pr (report + fork poster), release, promote, "
-    "monitor, retrain, sweep, or all. Default: pr,release,promote."
+    "monitor, retrain, sweep, on-merge, or all. Default: pr,release,promote."
 )
 
 

@@ -34,6 +34,7 @@ JOURNEYS: dict[str, tuple[str, ...]] = {
     "monitor": ("monitor.yml",),
     "retrain": ("retrain.yml",),
     "sweep": ("sweep.yml",),
+    "on-merge": ("on-merge.yml",),
 }
 DEFAULT_JOURNEYS: tuple[str, ...] = ("pr", "release", "promote")
 

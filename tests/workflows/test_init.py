@@ -23,8 +23,8 @@ from mlops_ci.services.init import (
 from mlops_ci.services.sample_project import SampleProject
 
 ALL_WORKFLOWS = [
-    "monitor.yml", "pr-report-post.yml", "pr-report.yml", "promote.yml", "release.yml",
-    "retrain.yml", "sweep.yml",
+    "monitor.yml", "on-merge.yml", "pr-report-post.yml", "pr-report.yml", "promote.yml",
+    "release.yml", "retrain.yml", "sweep.yml",
 ]  # fmt: skip
 
 
@@ -63,7 +63,9 @@ def test_gates_name_the_file_when_a_key_repeats() -> None:
 def test_journeys() -> None:
     assert parse_journeys(None) == DEFAULT_JOURNEYS
     assert parse_journeys("pr, monitor,pr") == ("pr", "monitor")
-    assert parse_journeys("all") == ("pr", "release", "promote", "monitor", "retrain", "sweep")
+    assert parse_journeys("all") == (
+        "pr", "release", "promote", "monitor", "retrain", "sweep", "on-merge",
+    )  # fmt: skip
     with pytest.raises(InputError, match="unknown workflow 'deploy'"):
         parse_journeys("pr,deploy")
     with pytest.raises(InputError):
