@@ -9,7 +9,9 @@ by its `bump` rule and push that one tag. HEAD already carrying a version of a m
 means a re-run: nothing is written.
 
 Tags pushed with the job's token start no workflow, so `--release` releases each new
-version in the same run instead of waiting for a release-on-tag workflow.
+version in the same run instead of waiting for a release-on-tag workflow (and, on a
+re-run, the version HEAD already carries: a run that registered but failed to release is
+completed; an existing release is reused, never duplicated).
 """
 
 from __future__ import annotations
@@ -217,7 +219,14 @@ def _register_models(
                 reason=f"HEAD is already {name}@{version}",
             )
             result.models.append(outcome)
-            result.lines.append(f"{name}: HEAD is already registered as {version}; nothing to do")
+            if release and outcome.tag is not None and not dry_run:
+                # A run that registered and then failed to release is completed here.
+                result.lines.append(f"{name}: HEAD is already registered as {version}")
+                _release(root, outcome, result, env)
+            else:
+                result.lines.append(
+                    f"{name}: HEAD is already registered as {version}; nothing to do"
+                )
             continue
         gates = check_gates(reg, name, read_metrics_at(reg, name, head))
         if gates.failures:

@@ -56,6 +56,16 @@ def _configure(root: Path, *, on_merge: bool, gate_min: float = 0.85) -> None:
     _git(root, "commit", "-qam", "Register the model on merge")
 
 
+def _on_github(monkeypatch: pytest.MonkeyPatch, double: Any) -> None:
+    from mlops_ci.adapters import github as adapter
+
+    # Pacing writes protects github.com from bursts; the local double needs none.
+    monkeypatch.setitem(adapter.GitHubRepo.__init__.__kwdefaults__, "seconds_between_writes", None)
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_test_token_for_the_double")
+    monkeypatch.setenv("GITHUB_REPOSITORY", double.repository)
+    monkeypatch.setenv("GITHUB_API_URL", double.base_url)
+
+
 def _runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, root: Path) -> dict[str, Path]:
     """The variables a runner sets for a push to main, with the real push payload."""
     source = PAYLOADS / "push.branch.json"
@@ -92,6 +102,7 @@ def test_a_merge_that_passes_gates_registers_one_version_and_a_rerun_changes_not
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
+    github_double: Any,
 ) -> None:
     root = sample_project.root
     assert _cli(capsys, root, "register", MODEL, "--version", "v0.1.0", "--push")[0] == 0
@@ -100,9 +111,10 @@ def test_a_merge_that_passes_gates_registers_one_version_and_a_rerun_changes_not
     _git(root, "push", "-q", "origin", "main")
     head = _git(root, "rev-parse", "HEAD")
     files = _runner(monkeypatch, tmp_path, root)
+    _on_github(monkeypatch, github_double)
     before = _origin_tags(root)
 
-    code, out, err = _cli(capsys, root, "on-merge", "--json")
+    code, out, err = _cli(capsys, root, "on-merge", "--release", "--json")
     assert code == 0, err
     data = json.loads(out)
     assert data["pulled"] is True
@@ -118,15 +130,20 @@ def test_a_merge_that_passes_gates_registers_one_version_and_a_rerun_changes_not
     assert _git(root, "cat-file", "-t", f"{MODEL}@v0.2.0") == "tag"
     assert f"{MODEL}@v0.2.0" in files["output"].read_text()
     assert "registered v0.2.0" in files["summary"].read_text()
+    # Tags pushed with the job token start no release workflow: the run released it.
+    [release] = github_double.state.releases_for_tag(f"{MODEL}@v0.2.0")
+    assert not release.draft
+    assert by_model[MODEL]["release"]["published"] is True
 
     local_tags = _git(root, "tag", "--list")
-    code, out, err = _cli(capsys, root, "on-merge", "--json")
+    code, out, err = _cli(capsys, root, "on-merge", "--release", "--json")
     assert code == 0, err
     again = {m["model"]: m for m in json.loads(out)["models"]}
     assert again[MODEL]["status"] == "already-registered"
     assert again[MODEL]["version"] == "v0.2.0"
     assert _origin_tags(root) - before == new
     assert _git(root, "tag", "--list") == local_tags
+    assert len(github_double.state.releases_for_tag(f"{MODEL}@v0.2.0")) == 1
 
 
 def test_manual_models_are_not_registered_and_failing_gates_register_nothing(
