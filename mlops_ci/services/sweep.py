@@ -590,31 +590,34 @@ def _short_key(key: str, keys: Sequence[str]) -> str:
 def _effect_charts(board: Leaderboard, keys: Sequence[str]) -> tuple[list[str], float | None]:
     """The primary metric per value of each swept param: best run as bars, mean as a line.
 
-    With a base value the bars are the change against it: an axis that starts at zero
-    would flatten 0.95 against 0.97 into one height, while +0.01 and -0.01 read.
-    Returns the charts and that base value.
+    Drawn as the margin over the worst run (so the longest bar is the best value, and
+    the worst run is zero): an axis from zero would flatten 0.95 against 0.97 into one
+    length, and a bar chart cannot show negative changes honestly. Returns the charts
+    and the worst run's value they are measured from.
     """
     from markupsafe import Markup
 
     from mlops_ci.report import mermaid
 
-    runs = [row for row in board.rows if row.primary is not None]
-    bases = {row.primary_base for row in runs}
-    base = next(iter(bases)) if len(bases) == 1 else None
-    shift = base if base is not None else 0.0
+    runs = [(row.set, float(row.primary)) for row in board.rows if row.primary is not None]
+    if not runs:
+        return [], None
+    higher = board.direction == "higher"
+    worst = min(v for _, v in runs) if higher else max(v for _, v in runs)
     effects = core_exp.param_effects(
-        [(row.set, float(row.primary or 0.0) - shift) for row in runs], keys, board.direction
+        [(params, (v - worst) if higher else (worst - v)) for params, v in runs],
+        keys,
+        "higher",
     )
     charts: list[str] = []
     for effect in effects[:6]:
-        what = board.metric if base is None else f"{board.metric} minus base"
-        title = f"{what} by {_short_key(effect.key, keys)}"
+        title = f"{board.metric} over the worst run, by {_short_key(effect.key, keys)}"
         points = [
             mermaid.BarPoint(label, best, mean)
             for label, best, mean in zip(effect.labels, effect.best, effect.mean, strict=True)
         ]
         charts.append(Markup(mermaid.bar_chart(title, points)))  # noqa: S704 - labels escaped
-    return charts, base
+    return charts, worst
 
 
 def leaderboard_context(board: Leaderboard, marker: str, precision: int) -> dict[str, Any]:
@@ -663,12 +666,14 @@ def leaderboard_context(board: Leaderboard, marker: str, precision: int) -> dict
                 "status": Markup(status),  # noqa: S704
             }
         )
-    charts, chart_base = _effect_charts(board, keys)
-    chart_note = "Bars: the best run for each value; line: the mean over the runs with it."
-    if chart_base is not None:
-        chart_note += (
-            f" Both as the change against the base {md_text(board.metric, 80)}, "
-            f"{core_metrics.format_value(chart_base, precision)}."
+    charts, worst = _effect_charts(board, keys)
+    chart_note = ""
+    if worst is not None:
+        better = "higher" if board.direction == "higher" else "lower"
+        chart_note = (
+            f"How much better than the worst run ({md_text(board.metric, 80)} "
+            f"{core_metrics.format_value(worst, precision)}, {better} is better) each value "
+            "of a parameter does: bars for its best run, the line for the mean of its runs."
         )
     details = []
     for row in board.rows:
@@ -777,11 +782,9 @@ def render_leaderboard(
     import re
 
     from mlops_ci.report.budget import COMMENT_LIMIT, fit
-    from mlops_ci.report.render import _environment, packaged_template
+    from mlops_ci.report.render import render_packaged
 
-    env = _environment()
-    template = env.from_string(packaged_template("sweep_report.md.j2"))
-    body = template.render(**leaderboard_context(board, marker, precision))
+    body = render_packaged("sweep_report.md.j2", leaderboard_context(board, marker, precision))
     body = re.sub(r"\n{3,}", "\n\n", body).strip() + "\n"
     return fit(
         body,

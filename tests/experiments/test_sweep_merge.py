@@ -298,15 +298,9 @@ def test_leaderboard_from_plain_data_charts_every_swept_param_even_at_zero() -> 
     md = render_leaderboard(board, marker=comment_marker("wf", "sweep"))
     assert md.count("```mermaid") == 2
     assert 'x-axis ["3", "5"]' in md
-    # Changes against the base loss 0.4: the best per depth as bars (zero loss included),
-    # the mean per depth as a line.
-    assert 'title "loss minus base by depth"' in md
-    assert "change against the base loss, 0.4." in md
-    assert "bar [-0.4, 0.2]" in md
-    assert "line [-0.25, 0.2]" in md
-    without_base = build_leaderboard(
-        records, config=config, base_files={}, base_missing={"m.json": "none"}, base=Revision()
-    )
-    plain = render_leaderboard(without_base, marker=comment_marker("wf", "sweep"))
-    assert "bar [0, 0.6]" in plain
-    assert "line [0.15, 0.6]" in plain
+    # The margin over the worst run (loss 0.6): the best per depth as bars (zero loss is
+    # 0.6 better), the mean per depth as a line; the worst run is zero.
+    assert 'title "loss over the worst run, by depth"' in md
+    assert "worst run (loss 0.6, lower is better)" in md
+    assert "bar [0.6, 0]" in md
+    assert "line [0.45, 0]" in md
