@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Literal
@@ -446,40 +446,52 @@ def build_context(doc: ReportDocument, options: RenderOptions) -> dict[str, Any]
     }
 
 
-def _finalize(value: Any) -> Any:
-    """Escape everything a template prints unless we escaped it ourselves."""
-    if isinstance(value, Markup):
-        return value
-    if value is None:
-        return ""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return format_value(value)
-    return md_text(value, 500)
+def template_environment(
+    *, text_limit: int = 500, number: Callable[[Any], str] = format_value
+) -> Any:
+    """The one sandboxed Jinja2 environment of every template we render.
 
-
-def _environment() -> Any:
+    Everything a template prints is escaped as Markdown text unless it is `Markup` we
+    built ourselves; numbers go through `number`. Filters: `md` (escaped text), `code`
+    (an inline code span) and `plain` (escaped, formatting stripped).
+    """
     from jinja2 import StrictUndefined
     from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    def finalize(value: Any) -> Any:
+        if isinstance(value, Markup):
+            return value
+        if value is None:
+            return ""
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return number(value)
+        return md_text(value, text_limit)
 
     env = ImmutableSandboxedEnvironment(
         autoescape=False,
         undefined=StrictUndefined,
-        finalize=_finalize,
+        finalize=finalize,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    md: Callable[[Any], Markup] = lambda v: Markup(md_text(v, 500))  # noqa: E731, S704
+    md: Callable[[Any], Markup] = lambda v: Markup(md_text(v, text_limit))  # noqa: E731, S704
     code: Callable[[Any], Markup] = lambda v: Markup(md_code(v, 500))  # noqa: E731, S704
     env.filters["md"] = md
     env.filters["code"] = code
-    env.filters["plain"] = lambda v: Markup(md_text(plain(v), 500))  # noqa: S704
+    env.filters["plain"] = lambda v: Markup(md_text(plain(v), text_limit))  # noqa: S704
     return env
+
+
+def render_packaged(name: str, context: Mapping[str, Any], **options: Any) -> str:
+    """Render one of the templates shipped in `mlops_ci/report/templates/`."""
+    env = template_environment(**options)
+    return str(env.from_string(packaged_template(name)).render(**context))
 
 
 @functools.lru_cache(maxsize=8)
 def _compiled(source: str) -> Any:
-    return _environment().from_string(source)
+    return template_environment().from_string(source)
 
 
 def packaged_template(name: str = DEFAULT_TEMPLATE) -> str:

@@ -220,36 +220,13 @@ def issue_marker(model: str) -> str:
     return f"<!-- mlops-ci:drift model={safe} -->"
 
 
-def _environment() -> Any:
-    from jinja2 import StrictUndefined
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
-    from markupsafe import Markup
+def _render(name: str, context: Mapping[str, Any]) -> str:
+    from mlops_ci.report.render import render_packaged
 
-    from mlops_ci.report.escape import md_text
+    def number(value: Any) -> str:
+        return _fmt(float(value)) if isinstance(value, float) else str(value)
 
-    def finalize(value: Any) -> Any:
-        if isinstance(value, Markup):
-            return value
-        if value is None:
-            return ""
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return _fmt(float(value)) if isinstance(value, float) else str(value)
-        return md_text(value, 300)
-
-    return ImmutableSandboxedEnvironment(
-        autoescape=False,
-        undefined=StrictUndefined,
-        finalize=finalize,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
-def _template(name: str) -> str:
-    from importlib import resources
-
-    return resources.files("mlops_ci.report").joinpath("templates", name).read_text("utf-8")
+    return render_packaged(name, context, text_limit=300, number=number)
 
 
 _NOTES = {
@@ -399,7 +376,7 @@ def render_report(outcome: MonitorOutcome) -> str:
         "generated_at": outcome.generated_at,
         "run_url": Markup(outcome.run_url) if outcome.run_url else "",  # noqa: S704
     }
-    body = _environment().from_string(_template("drift_report.md.j2")).render(**context)
+    body = _render("drift_report.md.j2", context)
     return fit(body.strip() + "\n", limit=COMMENT_LIMIT, marker=marker)
 
 
@@ -444,7 +421,7 @@ def render_issue(outcome: MonitorOutcome, dispatched: str | None = None) -> tupl
         "reference": Markup(md_code(outcome.reference.source, 200)),  # noqa: S704
         "dispatched": dispatched,
     }
-    body = _environment().from_string(_template("drift_issue.md.j2")).render(**context)
+    body = _render("drift_issue.md.j2", context)
     title = plain(f"Drift detected: {outcome.model} ({outcome.stage})", 200)
     return title, body.strip() + "\n"
 

@@ -16,7 +16,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,36 +91,9 @@ def _size_text(size: int | None) -> str:
 
 
 def _render(template: str, context: Mapping[str, Any]) -> str:
-    from importlib import resources
+    from mlops_ci.report.render import render_packaged
 
-    from jinja2 import StrictUndefined
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
-    from markupsafe import Markup
-
-    from mlops_ci.core.metrics import format_value
-    from mlops_ci.report.escape import md_code, md_text
-
-    def finalize(value: Any) -> Any:
-        if isinstance(value, Markup):
-            return value
-        if value is None:
-            return ""
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return format_value(value)
-        return md_text(value, 2000)
-
-    env = ImmutableSandboxedEnvironment(
-        autoescape=False,
-        undefined=StrictUndefined,
-        finalize=finalize,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    code: Callable[[Any], Markup] = lambda v: Markup(md_code(v, 500))  # noqa: E731, S704
-    env.filters["code"] = code
-    source = resources.files("mlops_ci.report").joinpath("templates", template).read_text("utf-8")
-    return env.from_string(source).render(**context)
+    return render_packaged(template, context, text_limit=2000)
 
 
 # --- reading the commit -----------------------------------------------------------------
