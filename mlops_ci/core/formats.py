@@ -20,6 +20,7 @@ import csv
 import io
 import json
 import math
+import re
 import tomllib
 from typing import Any
 
@@ -180,6 +181,8 @@ def _fast_yaml_loader() -> Any:
 
 
 def _parse_yaml(text: str, path: str) -> Any:
+    if not _flow_depth_ok(text):
+        raise InputError(f"{path}: nested deeper than {MAX_DEPTH} levels", file=path)
     loader = _fast_yaml_loader()
     if loader is not None:
         import yaml
@@ -221,11 +224,56 @@ def _parse_yaml_ruamel(text: str, path: str) -> Any:
         raise InputError(f"{where}: cannot parse YAML: {problem}", file=path, line=line) from None
 
 
+#: Deeper nesting is refused: libyaml overflows the C stack on a few ten thousand levels,
+#: and every reader of the parsed data (flatten, diff, render) recurses.
+MAX_DEPTH = 100
+#: Values visited when checking the parsed data; a YAML alias bomb expands beyond it.
+MAX_VALUES = 1_000_000
+
+
+def _check_shape(data: Any, path: str) -> Any:
+    """Refuse data nested deeper than MAX_DEPTH or holding more than MAX_VALUES values."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    seen = 0
+    while stack:
+        value, depth = stack.pop()
+        seen += 1
+        if seen > MAX_VALUES:
+            raise InputError(
+                f"{path}: more than {MAX_VALUES:,} values (YAML aliases that expand?)", file=path
+            )
+        if isinstance(value, dict | list):
+            if depth >= MAX_DEPTH:
+                raise InputError(f"{path}: nested deeper than {MAX_DEPTH} levels", file=path)
+            items = value.values() if isinstance(value, dict) else value
+            stack.extend((item, depth + 1) for item in items)
+    return data
+
+
+def _flow_depth_ok(text: str) -> bool:
+    """False when `[`/`{` nest deeper than MAX_DEPTH (checked before libyaml sees it)."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return True
+    depth = 0
+    for char in re.sub(r"[^\[\]{}]+", "", text):
+        depth = depth + 1 if char in "[{" else max(depth - 1, 0)
+        if depth > MAX_DEPTH:
+            return False
+    return True
+
+
 def parse_data_file(raw: bytes | str, path: str) -> Any:
     """Parse a metrics or params file by its suffix, as DVC does.
 
     Raises `InputError` naming the file (and line, where known) on bad input.
     """
+    try:
+        return _check_shape(_parse_data_file(raw, path), path)
+    except RecursionError:
+        raise InputError(f"{path}: nested deeper than {MAX_DEPTH} levels", file=path) from None
+
+
+def _parse_data_file(raw: bytes | str, path: str) -> Any:
     if isinstance(raw, bytes):
         try:
             text = raw.decode("utf-8")
@@ -244,10 +292,12 @@ def parse_data_file(raw: bytes | str, path: str) -> Any:
             raise InputError(
                 f"{path}:{exc.lineno}: cannot parse JSON: {exc.msg}", file=path, line=exc.lineno
             ) from None
+        except ValueError as exc:  # an integer longer than Python converts (4300 digits)
+            raise InputError(f"{path}: cannot parse JSON: {exc}", file=path) from None
     if suffix == ".toml":
         try:
             return tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
+        except (tomllib.TOMLDecodeError, ValueError) as exc:
             raise InputError(f"{path}: cannot parse TOML: {exc}", file=path) from None
     if suffix in (".csv", ".tsv"):
         rows = parse_table(text, "," if suffix == ".csv" else "\t")
