@@ -20,6 +20,9 @@ from mlops_ci.errors import ConfigError
 
 CONFIG_FILENAMES = ("mlops-ci.yaml", "mlops-ci.yml", ".mlops-ci.yaml", ".mlops-ci.yml")
 SCHEMA_VERSION = 1
+#: Limits on the YAML node tree, checked before anything else reads it.
+MAX_NODES = 100_000
+MAX_DEPTH = 50
 
 _NAME_RE = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9\-/_]*[a-zA-Z0-9])?$")
 
@@ -425,23 +428,39 @@ def _yaml_load_with_lines(text: str, filename: str) -> tuple[Any, dict[tuple[str
 
     _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
 
-    # Record the line of every key path by walking the node tree once.
-    def walk(node: yaml.Node, path: tuple[str, ...]) -> None:
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                key = str(getattr(key_node, "value", ""))
-                lines[(*path, key)] = key_node.start_mark.line + 1
-                walk(value_node, (*path, key))
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                lines[(*path, str(i))] = item.start_mark.line + 1
-                walk(item, (*path, str(i)))
+    # Record the line of every key path by walking the node tree once (iteratively, with
+    # a budget: aliases make a tree of a few lines expand to billions of nodes).
+    def walk(root: yaml.Node) -> None:
+        stack: list[tuple[yaml.Node, tuple[str, ...]]] = [(root, ())]
+        visited = 0
+        while stack:
+            node, path = stack.pop()
+            visited += 1
+            if visited > MAX_NODES or len(path) > MAX_DEPTH:
+                raise ConfigError(
+                    f"{filename}: too large or nested too deeply "
+                    f"(more than {MAX_NODES:,} values or {MAX_DEPTH} levels; YAML aliases?)",
+                    file=filename,
+                )
+            if isinstance(node, yaml.MappingNode):
+                for key_node, value_node in node.value:
+                    key = str(getattr(key_node, "value", ""))
+                    lines.setdefault((*path, key), key_node.start_mark.line + 1)
+                    stack.append((value_node, (*path, key)))
+            elif isinstance(node, yaml.SequenceNode):
+                for i, item in enumerate(node.value):
+                    lines.setdefault((*path, str(i)), item.start_mark.line + 1)
+                    stack.append((item, (*path, str(i))))
 
     try:
         node = yaml.compose(text, Loader=_Loader)
         if node is not None:
-            walk(node, ())
+            walk(node)
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except RecursionError:
+        raise ConfigError(
+            f"{filename}: nested too deeply (more than {MAX_DEPTH} levels)", file=filename
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
