@@ -709,9 +709,17 @@ def leaderboard_context(board: Leaderboard, marker: str, precision: int) -> dict
         )
         details.append(
             {
-                "summary": Markup(  # noqa: S704 - escaped parts
-                    f"{verdict_icon} {md_text(row.id, 64)} · {md_text(setting(row), 300)}"
+                # Inside <summary> Markdown escapes show as typed: only the run id (checked
+                # to be plain letters, digits and . _ -) and a number go there.
+                "summary": Markup(  # noqa: S704 - a checked id and a number
+                    f"{verdict_icon} {row.id}"
+                    + (
+                        f" · {core_metrics.format_value(row.primary, precision)}"
+                        if row.primary is not None
+                        else ""
+                    )
                 ),
+                "setting": Markup(md_code(setting(row) or "-", 300)),  # noqa: S704
                 "failed": row.status == "failed",
                 "error": Markup(md_text(row.error or "", 1000)),  # noqa: S704
                 "gates": gate_rows,
