@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from typing import Any
 
 import pytest
 import yaml
@@ -91,3 +92,23 @@ def test_keys_are_grouped_by_file() -> None:
         "params.yaml": {"train.lr": 1, "train.seed": 2},
         "conf/extra.yaml": {"model.depth": 3},
     }
+
+
+def test_a_params_file_outside_the_repository_fails_the_run_and_writes_nothing(
+    sample_project: Any, tmp_path: Any
+) -> None:
+    from mlops_ci.services.sweep import RunRequest, run_cell
+
+    outside = sample_project.root.parent / "outside.yaml"
+    outcome = run_cell(
+        RunRequest(
+            root=sample_project.root,
+            assignments={"../outside.yaml:a": 1},
+            cell_id="r01",
+            output=tmp_path / "bundle",
+        )
+    )
+    assert outcome.record.status == "failed"
+    assert "inside the repository" in (outcome.record.error or "")
+    assert not outside.exists()
+    assert json.loads((tmp_path / "bundle" / "record.json").read_text())["status"] == "failed"
