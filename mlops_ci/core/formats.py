@@ -59,13 +59,33 @@ def _number(cell: str) -> Any:
     return value
 
 
-def parse_table(text: str, delimiter: str) -> list[dict[str, Any]]:
-    """Rows of a CSV/TSV with a header row, cells converted to numbers where they are."""
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
-    return [
-        {str(key): _number(value or "") for key, value in row.items() if key is not None}
-        for row in reader
-    ]
+def parse_table(text: str, delimiter: str, path: str = "table") -> list[dict[str, Any]]:
+    """Rows of a CSV/TSV with a header row, cells converted to numbers where they are.
+
+    A row with more or fewer cells than the header is an `InputError` (a value would
+    otherwise be dropped or shifted silently), as is a cell over the csv module's limit.
+    """
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    rows: list[dict[str, Any]] = []
+    try:
+        header = next(reader, None)
+        if header is None:
+            return rows
+        for cells in reader:
+            if not cells:
+                continue
+            if len(cells) != len(header):
+                line = reader.line_num
+                raise InputError(
+                    f"{path}:{line}: row has {len(cells)} cells, the header has {len(header)}",
+                    file=path,
+                    line=line,
+                )
+            rows.append({str(k): _number(v) for k, v in zip(header, cells, strict=True)})
+    except csv.Error as exc:
+        line = reader.line_num
+        raise InputError(f"{path}:{line}: cannot parse CSV: {exc}", file=path, line=line) from None
+    return rows
 
 
 # YAML 1.2 core schema, as ruamel's safe loader (which DVC uses) resolves plain scalars.
@@ -300,7 +320,7 @@ def _parse_data_file(raw: bytes | str, path: str) -> Any:
         except (tomllib.TOMLDecodeError, ValueError) as exc:
             raise InputError(f"{path}: cannot parse TOML: {exc}", file=path) from None
     if suffix in (".csv", ".tsv"):
-        rows = parse_table(text, "," if suffix == ".csv" else "\t")
+        rows = parse_table(text, "," if suffix == ".csv" else "\t", path)
         if len(rows) == 1:
             return rows[0]
         return {str(i): row for i, row in enumerate(rows)}
