@@ -34,7 +34,7 @@ from mlops_ci.adapters.git import Git
 from mlops_ci.core.promotion import plan_promotion
 from mlops_ci.core.registry import ArtifactState, GitTagRecord, build_state
 from mlops_ci.core.tags import Action, RegistryTag, parse_tag
-from mlops_ci.errors import GitError, InputError, PolicyRefused, RefusedError
+from mlops_ci.errors import GitError, GitHubError, InputError, PolicyRefused, RefusedError
 from mlops_ci.services.registry import Registry, TagOutcome, open_registry
 
 ISSUE_LABELS = ("mlops-ci", "registry")
@@ -379,10 +379,16 @@ class _Handler:
         hint = self.undo_hint()
         if self.can_post:
             title, body = self.issue_text(reasons)
-            issue = self.github().upsert_issue(
-                marker=issue_marker(self.model), title=title, body=body, labels=ISSUE_LABELS
-            )
-            message += f" (issue #{issue.number} {issue.action}: {issue.url})"
+            try:
+                issue = self.github().upsert_issue(
+                    marker=issue_marker(self.model), title=title, body=body, labels=ISSUE_LABELS
+                )
+            except GitHubError as exc:
+                # The refusal is the news; a failed issue must not turn it into exit 1.
+                why = f"{exc.message}; {exc.hint}" if exc.hint else exc.message
+                message += f" (the issue could not be opened: {why})"
+            else:
+                message += f" (issue #{issue.number} {issue.action}: {issue.url})"
         elif not self.dry_run:
             message += " (no GitHub token and repository: no issue opened)"
         error: RefusedError = (

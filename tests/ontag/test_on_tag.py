@@ -162,3 +162,18 @@ def test_without_an_event_or_tag_it_asks_for_one(
     result = run_cli(capsys, project, "on-tag")
     assert result.code == 1
     assert "pass --tag" in result.err
+
+
+def test_a_refusal_stays_a_refusal_when_the_issue_cannot_be_opened(
+    project: Path, fire: Fire, on_github: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    on_github.fail("issues/create", "forbidden")  # a job without `issues: write`
+    bad = f"{MODEL}#production#1"
+    _push_annotated(project, bad)
+    fire("push.tag", bad)
+    result = run_cli(capsys, project, "on-tag")
+    assert result.code == 2
+    assert "promotion order is strict" in result.err
+    assert "the issue could not be opened" in result.err
+    assert "issues: write" in result.err
+    assert on_github.state.deployments == {}
