@@ -177,3 +177,36 @@ def test_a_refusal_stays_a_refusal_when_the_issue_cannot_be_opened(
     assert "the issue could not be opened" in result.err
     assert "issues: write" in result.err
     assert on_github.state.deployments == {}
+
+
+def test_a_version_tag_whose_gates_fail_is_refused_with_the_way_to_withdraw_it(
+    project: Path, fire: Fire, on_github: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = project / "mlops-ci.yaml"
+    config.write_text(config.read_text().replace("min: 0.85", "min: 0.99"))
+    git(project, "commit", "-qam", "stricter gate")
+    assert run_cli(capsys, project, "register", MODEL, "--version", "v0.2.0", "--push").code == 0
+    fire("push.tag", f"{MODEL}@v0.2.0")
+    result = run_cli(capsys, project, "on-tag")
+    assert result.code == 2
+    assert "below the minimum 0.99" in result.err
+    [issue] = on_github.state.issues.values()
+    assert f"gto deprecate {MODEL} v0.2.0 --push" in issue.body
+    assert on_github.state.releases_for_tag(f"{MODEL}@v0.2.0") == []
+
+
+def test_a_deprecation_retires_the_model_s_deployments(
+    project: Path, fire: Fire, on_github: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = on_github.state
+    promoted = run_cli(capsys, project, "promote", MODEL, "--stage", "staging", "--push")
+    assert promoted.code == 0, promoted.err
+    [deployment] = state.deployments.values()
+    assert run_cli(capsys, project, "deprecate", MODEL, "--push").code == 0
+    fire("push.tag", f"{MODEL}@deprecated")
+    result = run_cli(capsys, project, "on-tag", "--json")
+    assert result.code == 0, result.err
+    data = result.json()
+    assert data["kind"] == "retirement"
+    assert data["stages"] == ["staging"]
+    assert on_github.latest_deployment_status(deployment.id).state == "inactive"
