@@ -113,6 +113,10 @@ def _evaluate_one(
         return GateResult(name, key, file, "fail", reason, base, head)
     if math.isnan(head):
         return GateResult(name, key, file, "fail", f"{label} is NaN", base, head)
+    if math.isinf(head):
+        # An overflowed metric (1e999 in JSON) is no measurement: it must not pass a minimum.
+        reason = f"{label} is {_fmt(head, precision)}, not a finite number"
+        return GateResult(name, key, file, "fail", reason, base, head)
 
     failures: list[str] = []
     notes: list[str] = []
