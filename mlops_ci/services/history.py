@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "HistoryCommit",
     "MetricHistory",
+    "history_from_json",
     "history_json",
     "metric_history",
     "read_blobs",
@@ -291,6 +292,38 @@ def history_json(history: MetricHistory) -> dict[str, Any]:
         ],
         "missing": history.missing,
     }
+
+
+def history_from_json(data: Mapping[str, Any]) -> MetricHistory:
+    """The inverse of `history_json` (e.g. a history carried inside report.json).
+
+    The data is treated as untrusted: wrong shapes raise `InputError`; strings are
+    escaped when rendered, as always.
+    """
+    revive = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+    try:
+        commits = [
+            HistoryCommit(
+                str(c["sha"])[:64],
+                str(c["time"])[:64],
+                str(c["subject"])[:1000],
+                {
+                    str(k): revive.get(v, v) if isinstance(v, str) else v
+                    for k, v in dict(c["values"]).items()
+                },
+            )
+            for c in data["commits"]
+        ]
+        return MetricHistory(
+            branch=str(data["branch"]),
+            ref=str(data["ref"]),
+            files=[str(f) for f in data["files"]],
+            metrics=[str(m) for m in data["metrics"]],
+            commits=commits,
+            missing={str(k): str(v) for k, v in dict(data.get("missing") or {}).items()},
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"metric history: unexpected shape ({exc})") from None
 
 
 def render_history_markdown(

@@ -221,3 +221,17 @@ def test_history_chart_renders_with_mermaid_where_available(
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
+
+
+def test_history_survives_json_as_report_data(dvc_history: Any) -> None:
+    from mlops_ci.errors import InputError
+    from mlops_ci.services.history import history_from_json
+
+    history = metric_history(dvc_history.root, "main", None, 100, files=["metrics.json"])
+    history.commits[-1].values["accuracy"] = float("nan")
+    data = json.loads(json.dumps(history_json(history)))
+    back = history_from_json(data)
+    assert render_history_markdown(back) == render_history_markdown(history)
+    assert [c.sha for c in back.commits] == [c.sha for c in history.commits]
+    with pytest.raises(InputError, match="unexpected shape"):
+        history_from_json({"branch": "main", "commits": [{"sha": 1}]})
