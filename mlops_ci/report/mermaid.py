@@ -45,8 +45,9 @@ def _num(value: float) -> str:
 
 
 def _axis_range(values: Sequence[float]) -> tuple[float, float]:
+    # Bars start at zero, so the axis always includes it (all-negative values too).
     low = min(0.0, *values)
-    high = max(values)
+    high = max(0.0, *values)
     if high == low:
         high = low + 1.0
     pad = (high - low) * 0.05

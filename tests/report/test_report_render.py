@@ -214,6 +214,15 @@ def test_mermaid_bar_chart_has_head_bars_and_base_line() -> None:
     assert block.count("    line [") == 1
 
 
+def test_bar_chart_axis_includes_zero_for_negative_values() -> None:
+    from mlops_ci.report.mermaid import BarPoint, bar_chart
+
+    chart = bar_chart("margins", [BarPoint("a", -0.5, -0.2), BarPoint("b", -2.0, -1.0)])
+    low, high = re.search(r'y-axis "value" (\S+) --> (\S+)', chart).groups()  # type: ignore[union-attr]
+    assert float(low) <= -2.0
+    assert float(high) >= 0.0
+
+
 ALLOWED_HTML = {
     "h2", "h3", "p", "strong", "em", "code", "pre", "table", "thead", "tbody", "tr", "th",
     "td", "details", "summary", "sub", "ul", "li", "blockquote", "a",
