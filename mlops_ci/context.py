@@ -144,13 +144,31 @@ def _read_event(path: str) -> dict[str, Any]:
         ) from None
     try:
         data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:
+        # ValueError: bad JSON, bad UTF-8, or an integer too long to convert.
         raise InputError(
-            f"{path}: the event payload is not valid JSON ({exc})".splitlines()[0], file=path
+            f"{path}: the event payload is not valid JSON ({exc})".splitlines()[0][:300],
+            file=path,
         ) from None
     if not isinstance(data, dict):
         raise InputError(f"{path}: the event payload must be a JSON object", file=path)
     return data
+
+
+def pull_request_problem(event_name: str, event: Mapping[str, Any]) -> str | None:
+    """What a pull_request-like event lacks to be reported on (None when nothing)."""
+    if event_name not in PR_EVENTS:
+        return None
+    pr = event.get("pull_request")
+    if not isinstance(pr, Mapping):
+        return "no pull_request object"
+    if _int(pr.get("number") or event.get("number")) is None:
+        return "no pull request number"
+    for side in ("head", "base"):
+        part = pr.get(side)
+        if not isinstance(part, Mapping) or not part.get("sha") or not part.get("ref"):
+            return f"no pull_request.{side}.sha and .ref"
+    return None
 
 
 def _login(user: Any) -> str:

@@ -719,13 +719,21 @@ def generate_report(
 ) -> ReportOutcome:
     """The whole `mlops-ci report`: returns what was done; raises `GateFailed` last."""
     from mlops_ci.adapters.actions import ActionsRuntime
-    from mlops_ci.context import RunContext
+    from mlops_ci.context import RunContext, pull_request_problem
 
     env = dict(request.env)
     ctx = RunContext.from_environ(env)
     runtime = ActionsRuntime.from_environ(env)
     if ctx.token is not None:
         runtime.mask(ctx.token.get_secret_value())
+    problem = pull_request_problem(ctx.event_name, ctx.event)
+    if problem is not None:
+        event_path = env.get("GITHUB_EVENT_PATH") or None
+        raise InputError(
+            f"the {ctx.event_name} event payload has {problem}",
+            hint="run report from a pull_request event as GitHub sends it",
+            file=event_path,
+        )
     root = request.root.resolve()
     git = Git(root)
     if not git.is_repo():
@@ -747,6 +755,13 @@ def generate_report(
         document = document.with_lock_problem(run_outcome.lock_problem)
     output_dir = request.output if request.output.is_absolute() else root / request.output
     target = choose_publish(request.publish, ctx)
+    if target == "artifact" and not (ctx.pr_number and ctx.repository):
+        # The bundle says which pull request it belongs to; `post` rejects one that does not.
+        raise InputError(
+            "--publish artifact makes a fork bundle for a pull request, and this run has none"
+            + (f" (event: {ctx.event_name})" if ctx.event_name else ""),
+            hint="run it from a pull_request event, or use --publish local",
+        )
     summary_url = f"{ctx.run_url}#summary" if ctx.run_url else None
     options = render_options(loaded, ctx, summary_url)
     markdown = render_markdown(document, options)
