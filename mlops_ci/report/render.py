@@ -166,6 +166,8 @@ class ReportDocument(_Model):
     plots: list[PlotRow] = Field(default_factory=list)
     reproducibility: Reproducibility = Field(default_factory=Reproducibility)  # type: ignore[arg-type, unused-ignore]
     notes: list[str] = Field(default_factory=list)
+    # `report.trend`: metric history of the base branch, as data (see services/history.py).
+    trend: dict[str, Any] | None = None
 
     @property
     def failed_gates(self) -> list[GateRow]:
@@ -335,6 +337,23 @@ def _gate_lookup(doc: ReportDocument) -> dict[tuple[str | None, str], list[GateR
     return lookup
 
 
+def _trend_section(doc: ReportDocument, precision: int) -> Markup:
+    """The "trend on main" section from the document's history data (escaped there)."""
+    if not doc.trend:
+        return Markup("")
+    from mlops_ci.services.history import history_from_json, render_history_markdown
+
+    if doc.trend.get("error"):
+        branch = md_text(doc.trend.get("branch") or "the default branch", 100)
+        reason = md_text(doc.trend["error"], 300)
+        return Markup(f"### Trend on {branch}\n\nNo trend: {reason}\n")  # noqa: S704
+    try:
+        history = history_from_json(doc.trend)
+    except (KeyError, TypeError, ValueError):
+        return Markup("")
+    return Markup(render_history_markdown(history, precision=precision))  # noqa: S704
+
+
 def build_context(doc: ReportDocument, options: RenderOptions) -> dict[str, Any]:
     """Everything the template shows, escaped; plus the raw document as `doc`."""
     precision = options.precision
@@ -443,6 +462,7 @@ def build_context(doc: ReportDocument, options: RenderOptions) -> dict[str, Any]
             f"{md_text(k, 40)} {md_text(v, 40)}" for k, v in repro.versions.items()
         ),
         "run_url": doc.run_url,
+        "trend": _trend_section(doc, precision),
     }
 
 

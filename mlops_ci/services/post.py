@@ -264,6 +264,8 @@ def post_bundle(
     if ctx.token is not None:
         runtime.mask(ctx.token.get_secret_value())
     metadata, untrusted = read_bundle(bundle)
+    from mlops_ci.services.report import collect_trend
+
     loaded = load_config(root, config_path)
     config = loaded.config
     if gh is None and (not dry_run or ctx.token is not None):
@@ -282,6 +284,9 @@ def post_bundle(
             "pr_number": metadata.pr_number,
             "run_url": run_url,
             "head": untrusted.head.model_copy(update={"sha": metadata.head_sha}),
+            # A fork's idea of the base branch's history is not evidence: recompute it
+            # from this trusted checkout, or show none.
+            "trend": collect_trend(root, loaded, None) if config.report.trend else None,
         }
     )
     metrics = DiffResult(rows=[row.to_delta() for row in document.metrics])

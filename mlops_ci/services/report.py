@@ -648,7 +648,30 @@ def build_document(
         ),
         notes=notes,
     )
+    if config.report.trend:
+        document = document.model_copy(update={"trend": collect_trend(root, loaded, base_ref)})
     return document.with_gates(summary)
+
+
+def collect_trend(root: Path, loaded: LoadedConfig, branch: str | None) -> dict[str, Any]:
+    """`report.trend`: the gated metrics over the newest commits of the base branch."""
+    from mlops_ci.errors import MlopsCIError
+    from mlops_ci.services.history import history_json, metric_history
+
+    config = loaded.config
+    branch = (branch or config.default_branch or "").removeprefix("origin/") or None
+    try:
+        history = metric_history(
+            root,
+            branch,
+            list(config.metrics.gates) or None,
+            20,
+            files=list(config.metrics.files),
+            config_path=loaded.path,
+        )
+    except MlopsCIError as exc:
+        return {"branch": branch or "", "error": exc.message}
+    return history_json(history)
 
 
 @contextmanager

@@ -159,3 +159,38 @@ def test_stale_lock_fails_the_report_and_outputs_are_pushed(sample_project: Samp
     assert "dvc.lock is out of date" in outcome.markdown
     after = set((sample_project.remote / "files" / "md5").rglob("*"))
     assert after > before, "the new model was pushed to the DVC remote"
+
+
+def test_trend_on_main_section(sample_project: SampleProject) -> None:
+    from report_helpers import run_report
+
+    root = sample_project.root
+    subprocess.run(["git", "checkout", "-q", sample_project.pr_branch], cwd=root, check=True)
+    config = (
+        (root / "mlops-ci.yaml")
+        .read_text()
+        .replace("metrics:\n", "report:\n  trend: true\nmetrics:\n", 1)
+    )
+    (root / "mlops-ci.yaml").write_text(config)
+    outcome = run_report(root, base="main")
+    trend = outcome.document.trend
+    assert trend is not None
+    assert trend["branch"] == "main"
+    assert [c["sha"] for c in trend["commits"]] == [sample_project.main_sha]
+    assert trend["commits"][0]["values"]["accuracy"] == pytest.approx(0.964789)
+    assert "### Trend on main" in outcome.markdown
+    stored = json.loads(outcome.report_json.read_text())
+    assert stored["trend"]["commits"][0]["sha"] == sample_project.main_sha
+
+
+def test_trend_of_a_missing_branch_is_a_note_not_a_crash(sample_project: SampleProject) -> None:
+    from mlops_ci.config import load_config
+    from mlops_ci.report.render import RenderOptions, ReportDocument, render_markdown
+    from mlops_ci.services.report import collect_trend
+
+    trend = collect_trend(sample_project.root, load_config(sample_project.root), "no-such-branch")
+    assert trend["branch"] == "no-such-branch"
+    assert "no-such-branch" in trend["error"]
+    markdown = render_markdown(ReportDocument(trend=trend), RenderOptions(marker="<!-- m -->"))
+    assert "### Trend on no-such-branch" in markdown
+    assert "No trend:" in markdown

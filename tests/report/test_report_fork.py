@@ -102,6 +102,12 @@ def test_fork_bundle_is_posted_from_workflow_run(
     report["metrics"][0]["key"] = "@org/team <img src=x onerror=alert(1)> | ```mermaid"
     report["gates"] = [{"gate": "x", "metric": "x", "verdict": "pass", "reason": "forged"}]
     report["run_url"] = "https://evil.example/phish"
+    # ... and a made-up history of the base branch is dropped, never shown.
+    report["trend"] = {
+        "branch": "main", "ref": "main", "files": ["metrics.json"], "metrics": ["accuracy"],
+        "commits": [{"sha": "f" * 40, "time": 0, "subject": "evil trend", "values": {}}],
+        "missing": {},
+    }  # fmt: skip
     (bundle / "report.json").write_text(json.dumps(report))
 
     env = workflow_run_env(payloads_dir, tmp_path, github_double, sample, pulls=[])
