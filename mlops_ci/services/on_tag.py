@@ -33,7 +33,7 @@ from typing import Any, Literal
 from mlops_ci.adapters.git import Git
 from mlops_ci.core.promotion import plan_promotion
 from mlops_ci.core.registry import ArtifactState, GitTagRecord, build_state
-from mlops_ci.core.tags import Action, RegistryTag, parse_tag
+from mlops_ci.core.tags import Action, RegistryTag, SemVer, format_tag, next_counter, parse_tag
 from mlops_ci.errors import GitError, GitHubError, InputError, PolicyRefused, RefusedError
 from mlops_ci.services.registry import Registry, TagOutcome, open_registry
 
@@ -406,7 +406,24 @@ class _Handler:
         stage = self.parsed.stage
         return (
             f"roll back: `mlops-ci rollback {model} --stage {stage} --push`, or push an "
-            f"unassign tag: `gto deprecate {model} {self.version} {stage} --push`"
+            f"unassign tag: {self.unassign_command()}"
+        )
+
+    def unassign_command(self) -> str:
+        """How to push the unassign tag that cancels this stage tag."""
+        stage = self.parsed.stage or ""
+        if self.version and SemVer.is_valid(self.version):
+            return f"`gto deprecate {self.model} {self.version} {stage} --push`"
+        # No registered version at the commit: gto cannot name it; git can.
+        name = format_tag(
+            self.model,
+            Action.UNASSIGN,
+            stage=stage,
+            counter=next_counter(self.model, self.reg.tag_names()),
+        )
+        return (
+            f"`git tag -a '{name}' -m 'Unassign {stage}' {self.record.commit[:12]} && "
+            f"git push origin 'refs/tags/{name}'`"
         )
 
     def issue_text(self, reasons: list[str]) -> tuple[str, str]:
@@ -447,7 +464,7 @@ class _Handler:
             lines += [
                 f"- give the stage back to its previous holder: "
                 f"`mlops-ci rollback {model} --stage {stage} --push`, or",
-                f"- push an unassign tag: `gto deprecate {model} {self.version} {stage} --push` "
+                f"- push an unassign tag: {self.unassign_command()} "
                 f"(a tag `{model.replace(':', '=')}#{stage}!#N`).",
             ]
         lines += [
