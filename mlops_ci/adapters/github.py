@@ -303,6 +303,19 @@ class GitHubRepo:
     def __repr__(self) -> str:
         return f"GitHubRepo({self.repository!r}, api_url={self.api_url!r})"
 
+    @classmethod
+    def for_run(cls, context: Any, **options: Any) -> GitHubRepo:
+        """The repository this run belongs to, with its token (a `RunContext`)."""
+        token = context.token_value()
+        if not token:
+            raise GitHubError(
+                "no GitHub token to publish with",
+                hint="set GITHUB_TOKEN (the action passes the job token), or publish locally",
+            )
+        if not context.repository:
+            raise GitHubError("GITHUB_REPOSITORY is not set", hint="run on a runner, or set it")
+        return cls(token, context.repository, context.api_url or None, **options)
+
     # --- the retry loop and error messages -------------------------------------------
 
     def _call(

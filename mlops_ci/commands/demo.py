@@ -19,13 +19,13 @@ import click
 def demo(directory: Path | None, quiet: bool) -> None:
     """Build a sample ML project (git, DVC, a scikit-learn model, a local DVC remote),
     open a "pull request" branch on it, and show its PR report."""
-    from mlops_ci.commands.report import _print_markdown, _progress
+    from mlops_ci.commands.report import print_markdown, progress
     from mlops_ci.services.demo import run_demo
 
-    with _progress(os.environ.get("GITHUB_ACTIONS") == "true", quiet) as (sink, group):
+    with progress(os.environ.get("GITHUB_ACTIONS") == "true", quiet) as (sink, group):
         outcome = run_demo(directory, sink=sink, group=group)
     report = outcome.report
-    _print_markdown(report.markdown)
+    print_markdown(report.markdown)
     click.echo(f"Project:  {outcome.project}  (branch pr/tune-model vs main)")
     click.echo(f"Report:   {report.report_md}")
     click.echo(f"Data:     {report.report_json}")

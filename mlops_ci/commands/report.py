@@ -21,7 +21,7 @@ def _console() -> Any:
 
 
 @contextmanager
-def _progress(on_runner: bool, quiet: bool) -> Iterator[tuple[Any, Any]]:
+def progress(on_runner: bool, quiet: bool) -> Iterator[tuple[Any, Any]]:
     """(line sink, group factory): plain lines in log groups on a runner, a spinner locally."""
     from mlops_ci.adapters.actions import ActionsRuntime
 
@@ -56,7 +56,7 @@ def _progress(on_runner: bool, quiet: bool) -> Iterator[tuple[Any, Any]]:
         status.stop()
 
 
-def _print_markdown(markdown: str) -> None:
+def print_markdown(markdown: str) -> None:
     from rich.markdown import Markdown
 
     from mlops_ci.secrets import redact
@@ -150,7 +150,7 @@ def report(  # noqa: PLR0917 - one parameter per option
         fail_on_gate=fail_on_gate,
         env=dict(os.environ),
     )
-    with _progress(on_runner, quiet) as (sink, group):
+    with progress(on_runner, quiet) as (sink, group):
         outcome = generate_report(request, sink=sink, group=group)
     show(outcome, as_json=as_json)
     check_gates(outcome)
@@ -167,7 +167,7 @@ def show(outcome: Any, *, as_json: bool = False) -> None:
         and outcome.dry_run_preview is None
         and not os.environ.get("GITHUB_ACTIONS")
     ):
-        _print_markdown(outcome.markdown)
+        print_markdown(outcome.markdown)
     if outcome.dry_run_preview is not None:
         click.echo("── dry run: this comment would be posted (and a check run 'mlops-ci report'):")
         click.echo(outcome.dry_run_preview)

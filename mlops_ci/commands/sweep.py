@@ -149,7 +149,7 @@ def run(  # noqa: PLR0917 - one parameter per option
     """Run one cell: write its values into the params file, run the pipeline, and
     write the bundle (record.json with params, metrics, data hashes, code SHA, run
     time, versions and status)."""
-    from mlops_ci.commands.report import _progress
+    from mlops_ci.commands.report import progress
     from mlops_ci.core.experiments import SweepError, parse_assignment, parse_set
     from mlops_ci.errors import DvcError, InputError
     from mlops_ci.services.sweep import SET_VARIABLE, RunRequest, run_cell
@@ -172,7 +172,7 @@ def run(  # noqa: PLR0917 - one parameter per option
         env=dict(os.environ),
     )
     on_runner = os.environ.get("GITHUB_ACTIONS") == "true"
-    with _progress(on_runner, quiet) as (sink, group):
+    with progress(on_runner, quiet) as (sink, group):
         outcome = run_cell(request, sink=sink, group=group)
     record = outcome.record
     click.echo(f"Run {record.id}: {record.status}" + (f": {record.error}" if record.error else ""))
@@ -241,9 +241,9 @@ def merge(  # noqa: PLR0917 - one parameter per option
         click.echo(outcome.json_path.read_text("utf-8"), nl=False)
         return
     if outcome.publish == "local":
-        from mlops_ci.commands.report import _print_markdown
+        from mlops_ci.commands.report import print_markdown
 
-        _print_markdown(outcome.markdown)
+        print_markdown(outcome.markdown)
     if outcome.dry_run_preview is not None:
         click.echo("── dry run: this comment would be posted:")
         click.echo(outcome.dry_run_preview)

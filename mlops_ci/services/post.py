@@ -66,20 +66,6 @@ class BundleMetadata(BaseModel):
         return value
 
 
-def _gh(ctx: Any) -> Any:
-    from mlops_ci.adapters.github import GitHubRepo
-
-    token = ctx.token_value()
-    if not token:
-        raise GitHubError(
-            "no GitHub token to publish with",
-            hint="set GITHUB_TOKEN (the action passes the job token), or use --publish local",
-        )
-    if not ctx.repository:
-        raise GitHubError("GITHUB_REPOSITORY is not set", hint="run on a runner, or set it")
-    return GitHubRepo(token, ctx.repository, ctx.api_url)
-
-
 def report_marker(workflow: str, config: Config) -> str:
     from mlops_ci.adapters.github import comment_marker
 
@@ -97,7 +83,9 @@ def publish_to_github(
     gh: Any = None,
 ) -> str | None:
     """Sticky comment (when there is a PR) and a check run; returns the comment URL."""
-    gh = gh or _gh(ctx)
+    from mlops_ci.adapters.github import GitHubRepo
+
+    gh = gh or GitHubRepo.for_run(ctx)
     workflow_name = workflow if workflow is not None else (ctx.workflow or "mlops-ci")
     number = document.pr_number or ctx.pr_number
     summary_url = f"{ctx.run_url}#summary" if ctx.run_url else None
@@ -264,12 +252,13 @@ def post_bundle(
     if ctx.token is not None:
         runtime.mask(ctx.token.get_secret_value())
     metadata, untrusted = read_bundle(bundle)
+    from mlops_ci.adapters.github import GitHubRepo
     from mlops_ci.services.report import collect_trend
 
     loaded = load_config(root, config_path)
     config = loaded.config
     if gh is None and (not dry_run or ctx.token is not None):
-        gh = _gh(ctx)
+        gh = GitHubRepo.for_run(ctx)
 
     def pull_head(number: int) -> str | None:
         return None if gh is None else gh.pull_head_sha(number)

@@ -690,12 +690,12 @@ def _maybe_reproduce(
         return
     with base_worktree(git, base_sha, root) as path:
         base_dvc = Dvc(path)
-        run_pipeline(config, base_dvc, sink=sink, group=group or _no_group, cwd=path)
+        run_pipeline(config, base_dvc, sink=sink, group=group or no_group, cwd=path)
         yield path
 
 
 @contextmanager
-def _no_group(title: str) -> Iterator[None]:
+def no_group(title: str) -> Iterator[None]:
     yield
 
 

@@ -293,7 +293,7 @@ def run_cell(
     """Run one cell and write its bundle. A failing pipeline gives a `failed` record."""
     from mlops_ci.adapters.dvc import Dvc, stage_hashes
     from mlops_ci.adapters.git import Git
-    from mlops_ci.services.report import _no_group, run_pipeline, tool_versions, write_atomic
+    from mlops_ci.services.report import no_group, run_pipeline, tool_versions, write_atomic
 
     root = request.root.resolve()
     loaded = load_config(root, request.config_path)
@@ -348,7 +348,7 @@ def run_cell(
             if (root / name).is_file()
         }
         dvc = Dvc(root)
-        run_pipeline(config, dvc, sink=sink, group=group or _no_group)
+        run_pipeline(config, dvc, sink=sink, group=group or no_group)
         record.run_seconds = round(time.monotonic() - clock, 3)
         missing = []
         for name in config.metrics.files:
@@ -929,9 +929,9 @@ def merge_sweep(request: MergeRequest) -> MergeOutcome:
         if request.dry_run:
             outcome.dry_run_preview = markdown
         elif ctx.pr_number:
-            from mlops_ci.services.post import _gh
+            from mlops_ci.adapters.github import GitHubRepo
 
-            result = _gh(ctx).upsert_comment(
+            result = GitHubRepo.for_run(ctx).upsert_comment(
                 ctx.pr_number,
                 markdown,
                 workflow=ctx.workflow or "mlops-ci",
