@@ -228,7 +228,14 @@ class _Accumulator:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        for column, array in zip(batch.schema.names, batch.columns, strict=True):
+        names = batch.schema.names
+        if len(set(names)) != len(names):
+            twice = next(n for n in names if names.count(n) > 1)
+            raise InputError(
+                f"{name}: column {twice!r} appears more than once; expected unique column names",
+                file=name,
+            )
+        for column, array in zip(names, batch.columns, strict=True):
             kind = _kind_of(array.type)
             if column not in self.origin:
                 self.origin[column] = name

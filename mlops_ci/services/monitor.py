@@ -869,6 +869,15 @@ def monitor_model(
         reference=reference,
         current=current,
     )
+    if not report.tested and quality is None:
+        # Renamed or retyped columns would otherwise read as "no drift" (and pass
+        # --fail-on-drift) while nothing was compared at all.
+        why = ", ".join(sorted({f.status for f in report.features})) or "no features"
+        raise InputError(
+            f"{current_source}: no feature could be compared with the reference ({why})",
+            hint="check that both have the same column names and types (or monitor.features)",
+            file=current_source,
+        )
 
     from mlops_ci.context import RunContext
 
