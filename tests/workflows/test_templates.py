@@ -16,7 +16,9 @@ from mlops_ci.services.init import JOURNEYS, read_template, template_names
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = REPO_ROOT / ".github" / "workflows"
 TEMPLATES = REPO_ROOT / "workflows-templates"
-REUSABLE = ["pr-report", "pr-report-post", "release", "promote", "monitor", "retrain"]
+REUSABLE = [
+    "pr-report", "pr-report-post", "release", "promote", "monitor", "retrain", "on-merge",
+]  # fmt: skip
 SHA_PIN = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
 CALL = re.compile(r"^mlops-ci/mlops-ci/\.github/workflows/([\w-]+\.yml)@v1$")
 
