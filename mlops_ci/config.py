@@ -472,8 +472,13 @@ def _yaml_load_with_lines(text: str, filename: str) -> tuple[Any, dict[tuple[str
             hint = "indent with spaces"
         raise ConfigError(f"{where}: {problem}", hint=hint, file=filename, line=line) from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{filename}: invalid YAML: {exc}", file=filename) from None
+        raise ConfigError(f"{filename}: invalid YAML: {_first_line(exc)}", file=filename) from None
     return data, lines
+
+
+def _first_line(exc: BaseException) -> str:
+    """An exception's message up to its first line break (YAML appends a position)."""
+    return str(exc).strip().split("\n", 1)[0]
 
 
 def _known_keys(model: type[BaseModel]) -> list[str]:
@@ -512,7 +517,8 @@ def format_validation_error(
     """The first validation problem as one line: file:line: field: what was expected."""
     err = exc.errors()[0]
     loc = tuple(err["loc"])
-    field = ".".join(str(p) for p in loc) or "(top level)"
+    field = ".".join(p if isinstance(p, str) and p.isprintable() else repr(p) for p in loc)
+    field = field or "(top level)"
     line = None
     for n in range(len(loc), 0, -1):
         line = lines.get(tuple(str(p) for p in loc[:n]))

@@ -222,7 +222,7 @@ def _parse_yaml(text: str, path: str) -> Any:
             ) from None
         except (yaml.YAMLError, ValueError, OverflowError) as exc:
             # ValueError: a plain scalar that looks like a date but is none (2024-02-30).
-            raise InputError(f"{path}: cannot parse YAML: {exc}", file=path) from None
+            raise InputError(f"{path}: cannot parse YAML: {_first_line(exc)}", file=path) from None
     return _parse_yaml_ruamel(text, path)
 
 
@@ -233,7 +233,7 @@ def _parse_yaml_ruamel(text: str, path: str) -> Any:
     try:
         return YAML(typ="safe").load(text)
     except (ValueError, OverflowError) as exc:
-        raise InputError(f"{path}: cannot parse YAML: {exc}", file=path) from None
+        raise InputError(f"{path}: cannot parse YAML: {_first_line(exc)}", file=path) from None
     except RuamelYAMLError as exc:
         line = None
         mark = getattr(exc, "problem_mark", None)
@@ -280,6 +280,11 @@ def _flow_depth_ok(text: str) -> bool:
         if depth > MAX_DEPTH:
             return False
     return True
+
+
+def _first_line(exc: BaseException) -> str:
+    """An exception's message up to its first line break (YAML appends a position)."""
+    return str(exc).strip().split("\n", 1)[0]
 
 
 def parse_data_file(raw: bytes | str, path: str) -> Any:
