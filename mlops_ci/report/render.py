@@ -535,15 +535,26 @@ def render_markdown(doc: ReportDocument, options: RenderOptions) -> str:
             hint="add `{{ marker }}` on the first line of the template",
             file=options.template_name,
         )
+    context = build_context(doc, options)
     try:
         template = _compiled(source)
-        body = template.render(**build_context(doc, options))
+        body = template.render(**context)
     except TemplateError as exc:
         line = getattr(exc, "lineno", None)
         raise ConfigError(
             f"{options.template_name}: cannot render the report template: {exc.message or exc}",
             file=options.template_name,
             line=line,
+        ) from None
+    except (ArithmeticError, TypeError, ValueError, RecursionError, MemoryError) as exc:
+        # A user template can still fail at run time: the sandbox's range limit, an
+        # `include` with no loader, `1 + "a"`, a string too large to build.
+        if options.template_text is None:
+            raise
+        reason = str(exc).strip().split("\n", 1)[0] or type(exc).__name__
+        raise ConfigError(
+            f"{options.template_name}: cannot render the report template: {reason}"[:500],
+            file=options.template_name,
         ) from None
     if options.marker not in body:
         raise ConfigError(

@@ -546,7 +546,14 @@ def render_options(loaded: LoadedConfig, ctx: Any, full_report_url: str | None) 
                 f"{config.report.template}: report template not found",
                 file=config.report.template,
             )
-        template_text = path.read_text("utf-8")
+        try:
+            template_text = path.read_text("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"{config.report.template}: the report template is not UTF-8 text "
+                f"(byte {exc.start})",
+                file=config.report.template,
+            ) from None
         template_name = config.report.template
     from mlops_ci.services.post import report_marker
 
