@@ -104,3 +104,49 @@ def test_unreadable_config_file(
         capsys=capsys, monkeypatch=monkeypatch, tmp_path=tmp_path, watch=[],
         expect=[1], message="cannot read",
     )  # fmt: skip
+
+
+TEMPLATES: dict[str, bytes] = {
+    "template_syntax_error": b"{{ marker }}\n{% if %}\n",
+    "template_undefined_name": b"{{ marker }}\n{{ nope.nope.nope }}\n",
+    "template_without_marker": b"# My report\n{{ verdict }}\n",
+    "template_huge_string": b'{{ marker }}\n{{ "x" * 100000000000 }}\n',
+    "template_huge_range": b"{{ marker }}\n{% for i in range(10**10) %}.{% endfor %}\n",
+    "template_include": b'{{ marker }}\n{% include "/etc/passwd" %}\n',
+    "template_type_error": b'{{ marker }}\n{{ 1 + "a" }}\n',
+    "template_sandbox_escape": b"{{ marker }}\n{{ ().__class__.__mro__[1].__subclasses__() }}\n",
+    "template_not_utf8": b"\xff\xfe{{ marker }}\n",
+}
+
+
+@pytest.fixture(scope="session")
+def report_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from .repos import GOOD_METRICS, make_repo
+
+    config = "metrics:\n  files: [metrics.json]\nreport:\n  template: report.md.j2\n"
+    root = tmp_path_factory.mktemp("badinput-template") / "repo"
+    return make_repo(root, {"metrics.json": GOOD_METRICS, "mlops-ci.yaml": config})
+
+
+@pytest.mark.parametrize("name", [*sorted(TEMPLATES), "template_missing", "template_directory"])
+def test_bad_report_template(
+    name: str,
+    report_repo: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from .repos import copy_repo
+
+    repo = copy_repo(report_repo, tmp_path / "repo")
+    if name in TEMPLATES:
+        (repo / "report.md.j2").write_bytes(TEMPLATES[name])
+    elif name == "template_directory":
+        (repo / "report.md.j2").mkdir()
+    run_case(
+        "config",
+        name,
+        ["report", "--root", str(repo), "--no-run", "--publish", "local"],
+        capsys=capsys, monkeypatch=monkeypatch, tmp_path=tmp_path, watch=[repo],
+        expect=[1], message="report.md.j2",
+    )  # fmt: skip
