@@ -56,6 +56,10 @@ OTHER_COMMANDS: dict[str, tuple[list[str], int]] = {
     "history_unknown_model": (["history", "nosuchmodel"], 1),
     "deprecate_unknown_model": (["deprecate", "nosuchmodel"], 1),
     "registry_unknown_model": (["registry", "nosuchmodel"], 1),
+    "on_tag_unknown_model": (["on-tag", "--tag", "nosuchmodel@v1.0.0", "--dry-run"], 1),
+    "on_tag_unregistered_version": (["on-tag", "--tag", "clf@v9.9.9", "--dry-run"], 1),
+    "on_tag_stage_tag_not_pushed": (["on-tag", "--tag", "clf#staging#1", "--dry-run"], 1),
+    "on_tag_deregistration_not_pushed": (["on-tag", "--tag", "clf@v1.0.0!", "--dry-run"], 1),
 }
 
 
