@@ -372,4 +372,6 @@ def parse_params(raw: bytes | str, path: str) -> dict[str, Any]:
 
 def is_finite_number(value: Any) -> bool:
     """True for int/float values that are finite (booleans are not numbers here)."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    from mlops_ci.core.metrics import is_number
+
+    return is_number(value) and math.isfinite(value)

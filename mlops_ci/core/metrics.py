@@ -46,8 +46,19 @@ def _flatten_into(out: dict[str, Any], data: Mapping[Any, Any], prefix: str) -> 
 
 
 def is_number(value: Any) -> bool:
-    """An int or float (NaN and infinities included), not a boolean."""
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """An int or float (NaN and infinities included), not a boolean.
+
+    An integer beyond the float range (a 400-digit literal) is not a number here: every
+    delta and gate is computed in floats, and it would overflow there.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    if isinstance(value, int) and value.bit_length() > 1000:
+        try:
+            float(value)
+        except OverflowError:
+            return False
+    return True
 
 
 def _unwrap(value: Any) -> Any:
