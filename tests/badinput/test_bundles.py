@@ -292,6 +292,28 @@ def test_bundle_with_bad_shape(
     )  # fmt: skip
 
 
+def test_metric_beyond_the_float_range_fails_the_trusted_gate(
+    fork_bundle: dict[str, Any],
+    payloads_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A 400-digit accuracy is no number: the gate fails (it used to overflow, exit 3)."""
+    report = copy.deepcopy(fork_bundle["report"])
+    report["metrics"][0].update(key="accuracy", head=10**400, base=0.9, status="changed")
+    bundle = _write_bundle(tmp_path / "bundle", fork_bundle["metadata"], report)
+    run_case(
+        "bundle",
+        "metric_beyond_float_range",
+        ["post", "--bundle", str(bundle), "--root", str(_trusted(fork_bundle)), "--dry-run",
+         "--fail-on-gate"],
+        env=_workflow_run_env(tmp_path, payloads_dir, fork_bundle["head_sha"]),
+        capsys=capsys, monkeypatch=monkeypatch, tmp_path=tmp_path,
+        watch=[bundle, _trusted(fork_bundle)], expect=[2], message="not a number",
+    )  # fmt: skip
+
+
 def test_run_id_argument_of_another_run(
     fork_bundle: dict[str, Any],
     payloads_dir: Path,
