@@ -169,9 +169,14 @@ def rollback(
         _emit_json(outcome.as_dict())
         return
     previous = outcome.extra.get("previous")
-    click.echo(
-        _describe_tag(outcome, f"rolled back {model} {stage} from {previous} to {outcome.version}")
-    )
+    if outcome.extra.get("noop"):
+        click.echo(f"{model} {outcome.version} already holds {stage} (tag {outcome.tag})")
+    else:
+        click.echo(
+            _describe_tag(
+                outcome, f"rolled back {model} {stage} from {previous} to {outcome.version}"
+            )
+        )
     _echo_github(outcome.extra.get("github"))
 
 

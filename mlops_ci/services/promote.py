@@ -159,6 +159,26 @@ def rollback(
     env = os.environ if env is None else env
     reg = open_registry(root, fetch=push)
     artifact = reg.artifact(model)
+    holder = artifact.holder(stage) if artifact is not None else None
+    if to_version is not None and holder is not None and holder.version == to_version:
+        # Already rolled back (a re-run after a failure on GitHub, say): nothing to tag;
+        # make sure the holder's tag is pushed and GitHub shows it.
+        pushed = False
+        if push:
+            reg.git.push_tag(holder.event.tag)
+            pushed = True
+        outcome = TagOutcome(
+            model,
+            "rollback",
+            holder.event.tag,
+            holder.event.commit,
+            to_version,
+            stage,
+            pushed=pushed,
+            extra={"previous": to_version, "noop": True},
+        )
+        outcome.extra["github"] = _record_on_github(reg, outcome, env)
+        return outcome
     plan = plan_rollback(
         artifact,
         model,
