@@ -176,6 +176,9 @@ def retrain(model: str | None, push: bool, issue: int | None, as_json: bool, roo
     if as_json:
         click.echo(json.dumps(outcome.as_dict(), indent=2))
         return
+    if outcome.already_open:
+        click.echo(f"a retrain pull request is already open: {outcome.pull_url}")
+        return
     click.echo(f"branch {outcome.branch} at {outcome.commit[:12]}")
     if outcome.pull_url:
         click.echo(f"pull request: {outcome.pull_url}")

@@ -47,6 +47,8 @@ class RetrainOutcome:
     pull_number: int | None = None
     pull_url: str | None = None
     issue: int | None = None
+    #: True when a retrain pull request was already open and nothing new was made.
+    already_open: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -59,6 +61,7 @@ class RetrainOutcome:
             "pull_request": self.pull_number,
             "pull_request_url": self.pull_url,
             "issue": self.issue,
+            "already_open": self.already_open,
         }
 
 
@@ -128,6 +131,11 @@ def run_retrain(request: RetrainRequest) -> RetrainOutcome:
             "the working tree has uncommitted changes", hint="commit or stash them first"
         )
     default = config.default_branch or git.default_branch()
+    if request.push:
+        # A re-run (or a second dispatch) must not open a second pull request.
+        existing = _open_retrain_pull(request, model, default)
+        if existing is not None:
+            return existing
     taken = set(
         git.run("for-each-ref", "--format=%(refname:lstrip=2)", "refs/heads", "refs/remotes")
         .stdout.decode()
@@ -170,6 +178,28 @@ def run_retrain(request: RetrainRequest) -> RetrainOutcome:
     git.run("push", "-q", "origin", f"refs/heads/{branch}:refs/heads/{branch}")
     outcome.pushed = True
     _open_pull(outcome, request, config)
+    return outcome
+
+
+def _open_retrain_pull(request: RetrainRequest, model: str, default: str) -> RetrainOutcome | None:
+    """The retrain pull request of `model` that is open already, if any (needs a token)."""
+    from mlops_ci.context import RunContext
+
+    context = RunContext.from_environ(request.env)
+    if context.token_value() is None or not context.repository:
+        return None
+    from mlops_ci.services.monitor import github_client, retrain_branch_prefix
+
+    gh = github_client(context, request.env)
+    heads = gh.open_pull_heads(retrain_branch_prefix(model))
+    if not heads:
+        return None
+    head = str(heads[0])
+    pull = gh.open_pull_request(
+        head=head, base=default, title=f"Retrain {model} on updated data", body=""
+    )
+    outcome = RetrainOutcome(model, head, default, "", [], pushed=False, already_open=True)
+    outcome.pull_number, outcome.pull_url = pull.number, pull.url
     return outcome
 
 
