@@ -519,6 +519,12 @@ def record_stage_on_github(
     latest = gh.latest_deployment(environment)
     if latest is not None and latest.sha == outcome.commit and latest.state == "success":
         info.update(deployment_id=latest.id, deployment="reused")
+    elif latest is not None and latest.sha == outcome.commit and latest.state is None:
+        # An earlier run created it and failed before its status: complete that one.
+        gh.set_deployment_status(
+            latest.id, "success", description=f"{model} {version} is in {outcome.stage}"
+        )
+        info.update(deployment_id=latest.id, deployment="completed")
     else:
         payload = {
             "model": model,
