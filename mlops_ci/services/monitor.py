@@ -950,20 +950,36 @@ def publish_github(
         return result
     gh = github_client(context, env)
     dispatched_note: str | None = None
+    dispatch_ref: str | None = None
     if outcome.attention and on_drift.dispatch:
         prefix = retrain_branch_prefix(outcome.model)
         open_heads = _open_retrain_pulls(gh, prefix)
         if open_heads:
             result.dispatch_skipped = f"a retrain pull request is open ({open_heads[0]})"
         else:
-            ref = context.default_branch or config.default_branch or _default_branch(root)
-            gh.dispatch_workflow(
-                on_drift.dispatch,
-                ref,
-                {"model": outcome.model, "stage": outcome.stage},
-            )
-            result.dispatched = True
-            dispatched_note = f"`{on_drift.dispatch}` on `{ref}`"
+            dispatch_ref = context.default_branch or config.default_branch or _default_branch(root)
+            dispatched_note = f"`{on_drift.dispatch}` on `{dispatch_ref}`"
+    # The issue first, the dispatch last: a failure before the dispatch leaves nothing a
+    # re-run would repeat (a dispatch cannot be looked up, so it must happen once).
+    _publish_issue(gh, outcome, on_drift, result, dispatched_note)
+    if dispatch_ref is not None:
+        gh.dispatch_workflow(
+            on_drift.dispatch,
+            dispatch_ref,
+            {"model": outcome.model, "stage": outcome.stage},
+        )
+        result.dispatched = True
+    return result
+
+
+def _publish_issue(
+    gh: Any,
+    outcome: MonitorOutcome,
+    on_drift: Any,
+    result: GitHubOutcome,
+    dispatched_note: str | None,
+) -> None:
+    """Open or update the model's drift issue, or close it when the drift has cleared."""
     if on_drift.issue:
         marker = issue_marker(outcome.model)
         labels = list(on_drift.labels)
@@ -983,4 +999,3 @@ def publish_github(
                 closed = gh.close_issue(found.number, comment)
                 result.issue_number, result.issue_url = closed.number, closed.url
                 result.issue_action = closed.action
-    return result
