@@ -337,8 +337,10 @@ def render_history_markdown(
 ) -> str:
     """A Markdown section: a Mermaid line chart per metric (up to `max_charts`) and a
     folded table of the values per commit (newest first). Every string is escaped."""
+    import html
+
     from mlops_ci.report import mermaid
-    from mlops_ci.report.escape import md_code, md_text
+    from mlops_ci.report.escape import ZWJ, md_code, md_text, plain
 
     title = heading if heading is not None else f"Trend on {history.branch}"
     lines = [f"### {md_text(title, 100)}", ""]
@@ -375,9 +377,11 @@ def render_history_markdown(
     newest = list(reversed(history.commits))[:max_rows]
     header = "| commit | date | " + " | ".join(md_text(m, 60) for m in shown) + " |"
     rule = "|---|---|" + "--:|" * len(shown)
+    # Inside the <details> HTML block Markdown is not parsed: a code span would show its
+    # content as raw HTML, so the (untrusted) branch name is HTML-escaped here instead.
+    branch = html.escape(plain(history.branch, 80), quote=True).replace("@", "@" + ZWJ)
     lines += [
-        f"<details><summary>{len(history.commits)} commit(s) of {md_code(history.branch, 80)}"
-        "</summary>",
+        f"<details><summary>{len(history.commits)} commit(s) of <code>{branch}</code></summary>",
         "",
         header,
         rule,
