@@ -380,6 +380,15 @@ def test_crafted_names_are_escaped_and_the_gate_still_refuses(
     ]
     report["notes"] = HOSTILE
     report["head"]["ref"] = HOSTILE[1]
+    report["trend"] = {
+        "branch": HOSTILE[0], "ref": HOSTILE[1], "files": [HOSTILE[2]], "metrics": HOSTILE[:2],
+        "commits": [
+            {"sha": name, "time": "2026-01-0" + str(i), "subject": name,
+             "values": {HOSTILE[0]: 0.5 + i / 10, HOSTILE[1]: i}}
+            for i, name in enumerate(HOSTILE[:3])
+        ],
+        "missing": {HOSTILE[3]: HOSTILE[4]},
+    }  # fmt: skip
     bundle = _write_bundle(tmp_path / "bundle", fork_bundle["metadata"], report)
     run_case(
         "bundle",
@@ -404,4 +413,29 @@ def test_crafted_names_are_escaped_and_the_gate_still_refuses(
     assert html.count("<details>") == html.count("</details>")
     assert markdown.count("<!-- mlops-ci:") == 1
     assert "@octo-org/security" not in markdown  # a mention would notify the team
+    assert "Trend on" not in markdown  # the bundle's own trend data is never shown
     assert "accuracy" in markdown
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_hostile_branch_name_in_the_trend_renders_as_text(name: str) -> None:
+    """The trend's folded table names the branch inside an HTML block, where a code
+    span is no protection: the name must arrive as text (it once arrived as raw HTML)."""
+    from markdown_it import MarkdownIt
+
+    from mlops_ci.services.history import history_from_json, render_history_markdown
+
+    trend = {
+        "branch": name, "ref": "r", "files": ["m.json"], "metrics": ["accuracy"],
+        "commits": [
+            {"sha": f"{i:040d}", "time": f"2026-01-0{i + 1}", "subject": "s",
+             "values": {"accuracy": 0.5 + i / 10}}
+            for i in range(3)
+        ],
+    }  # fmt: skip
+    markdown = render_history_markdown(history_from_json(trend), precision=4)
+    html = MarkdownIt("commonmark", {"html": True}).enable("table").render(markdown)
+    for raw in ("<img", "<script", 'href="https://evil', "<td>injected</td>"):
+        assert raw not in html, raw
+    assert html.count("<details>") == html.count("</details>") == 1
+    assert "@octo-org/security" not in markdown
