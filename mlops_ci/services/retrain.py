@@ -142,6 +142,14 @@ def run_retrain(request: RetrainRequest) -> RetrainOutcome:
         .split()
     )
     taken |= {t.removeprefix("origin/") for t in taken}
+    if request.push and git.has_remote():
+        # A fresh checkout has only the default branch: ask origin which names it has,
+        # or a re-run after a failed pull request would push onto the earlier branch.
+        listing = git.run("ls-remote", "--heads", "origin", check=False).stdout.decode()
+        taken |= {
+            ref.removeprefix("refs/heads/")
+            for _, _, ref in (line.partition("\t") for line in listing.splitlines())
+        }
     branch = branch_name(model, request.date or datetime.now(UTC), taken)
     if branch == default or not branch.startswith(f"{BRANCH_PREFIX}/"):
         raise PolicyRefused(f"refusing to retrain on {branch!r}: not a retrain branch")
