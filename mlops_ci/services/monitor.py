@@ -919,16 +919,9 @@ def _open_retrain_pulls(gh: Any, prefix: str) -> list[str]:
 
 
 def github_client(context: Any, env: Mapping[str, str]) -> Any:
-    from mlops_ci.adapters.github import GitHubRepo, api_url_from_environ
-    from mlops_ci.errors import GitHubError
+    from mlops_ci.adapters.github import GitHubRepo
 
-    token = context.token_value()
-    if not token or not context.repository:
-        raise GitHubError(
-            "publishing to GitHub needs a token and a repository",
-            hint="set GITHUB_TOKEN and GITHUB_REPOSITORY, or use --publish local",
-        )
-    return GitHubRepo(token, context.repository, context.api_url or api_url_from_environ(env))
+    return GitHubRepo.for_run(context)
 
 
 def _default_branch(root: Path) -> str:

@@ -17,8 +17,8 @@ completed; an existing release is reused, never duplicated).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -88,11 +88,6 @@ class OnMergeResult:
         return [m for m in self.models if m.status == "registered"]
 
 
-@contextmanager
-def _no_group(title: str) -> Iterator[None]:
-    yield
-
-
 def on_merge(
     root: Path,
     *,
@@ -109,7 +104,9 @@ def on_merge(
     from mlops_ci.context import RunContext
 
     env = os.environ if env is None else env
-    grouping: Group = group or _no_group
+    from mlops_ci.services.report import no_group
+
+    grouping: Group = group or no_group
     context = RunContext.from_environ(env)
     git = Git(root)
     if not git.is_repo():

@@ -481,7 +481,7 @@ def release(
     else:
         from mlops_ci.adapters.github import GitHubRepo
 
-        gh = GitHubRepo(context.token.get_secret_value(), context.repository, context.api_url)
+        gh = GitHubRepo.for_run(context)
         published = gh.publish(
             tag,
             name=f"{bundle.model} {bundle.version}",
@@ -510,7 +510,7 @@ def record_stage_on_github(
     """
     from mlops_ci.adapters.github import GitHubRepo
 
-    gh = GitHubRepo(context.token.get_secret_value(), context.repository, context.api_url)
+    gh = GitHubRepo.for_run(context)
     reg.refresh()
     model, version = outcome.model, outcome.version or ""
     version_tag = f"{model.replace(':', '=')}@{version}"
