@@ -93,9 +93,26 @@ def _wants_traceback(argv: list[str]) -> bool:
     return "--traceback" in argv or os.environ.get("MLOPS_CI_TRACEBACK", "") not in ("", "0")
 
 
+def _mask_tokens() -> None:
+    """On a runner, hide every token a command may use from the job log, first thing,
+    whatever the command (a token that did not come from `secrets` is not masked)."""
+    import os
+
+    if os.environ.get("GITHUB_ACTIONS") != "true":
+        return
+    from mlops_ci.adapters.actions import ActionsRuntime
+
+    runtime = ActionsRuntime.from_environ(os.environ)
+    for name in ("MLOPS_CI_GITHUB_TOKEN", "GITHUB_TOKEN", "GH_TOKEN"):
+        value = os.environ.get(name, "").strip()
+        if value:
+            runtime.mask(value)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and turn every error into one line and an exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
+    _mask_tokens()
     try:
         cli.main(args=args, prog_name="mlops-ci", standalone_mode=False)
     except MlopsCIError as exc:
@@ -106,9 +123,16 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(1)
+    except click.UsageError as exc:
+        # Bad input like any other: one line, and where to look.
+        message = " ".join(exc.format_message().split())
+        click.echo(f"error: {message}", err=True)
+        where = exc.ctx.command_path if exc.ctx is not None else "mlops-ci"
+        click.echo(f"hint: see `{where} --help`", err=True)
+        sys.exit(1)
     except click.ClickException as exc:
-        exc.show()
-        sys.exit(1 if exc.exit_code == 2 else exc.exit_code)  # usage errors are bad input
+        click.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
+        sys.exit(1)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:

@@ -127,3 +127,23 @@ def test_refusal_exits_2(
 def refuse() -> None:
     """Say no, as a gate does."""
     raise GateFailed("accuracy fell 0.021, allowed 0.010")
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["report", "--publish", "bogus"], "error: Invalid value for '--publish'"),
+        (["validate", "--no-such-option"], "error: No such option '--no-such-option'"),
+        (["post"], "error: Missing option '--bundle'"),
+    ],
+)
+def test_usage_errors_are_one_line_exit_1(
+    args: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith(expected)
+    assert len(err) == 2
+    assert err[1].startswith("hint: see `mlops-ci")
