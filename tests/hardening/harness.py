@@ -205,6 +205,8 @@ class Journey:
     operations: tuple[str, ...]
     #: Operations whose failure after taking effect (a timeout after the write) matters.
     writes: tuple[str, ...] = ()
+    #: Operations a clean run calls more than once, and how often (the last one fails too).
+    repeated: dict[str, int] = field(default_factory=dict)
     pushes_git: bool = False
     uses_dvc_remote: bool = False
     before_rerun: Callable[[Workspace], None] | None = None

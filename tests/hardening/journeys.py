@@ -302,6 +302,7 @@ RELEASE = Journey(
         "repos/update-release",
     ),
     writes=("repos/create-release", "repos/upload-release-asset", "repos/update-release"),
+    repeated={"repos/upload-release-asset": len(RELEASE_ASSETS)},
     uses_dvc_remote=True,
 )
 

@@ -43,6 +43,11 @@ def _scenarios() -> list[tuple[str, str, str | None, bool, int]]:
             if operation in journey.writes:
                 # The write took effect, but the answer was lost on the way back.
                 found.append((journey.name, "drop", operation, True, 1))
+        for operation, calls in journey.repeated.items():
+            # The last of several calls fails (the last asset of a release, say).
+            for fault in ("502", "422"):
+                found.append((journey.name, f"{fault}@{calls}", operation, False, 1))
+            found.append((journey.name, f"drop@{calls}", operation, True, 1))
         if journey.operations:
             # GitHub stays down for longer than the retry budget, at the first write.
             first = (journey.writes or journey.operations)[0]
@@ -74,7 +79,8 @@ def _inject(
 ) -> Callable[[], None]:
     """Start the fault; return what lifts it."""
     if operation is not None:
-        ws.double.fail(operation, fault, times=times, after_effect=after)
+        kind, _, nth = fault.partition("@")
+        ws.double.fail(operation, kind, nth=int(nth or 1), times=times, after_effect=after)
         return ws.double.faults.clear
     if fault == "git-push-rejected":
         return block_push(ws.sample.origin)
@@ -160,6 +166,8 @@ def test_fault(
     if operation is not None:
         assert double.calls_of(operation), f"{operation} was never called"
         assert any(c.fault for c in double.log), "the fault never fired"
+    if fault in ("429", "secondary_rate_limit"):
+        assert 1.0 in retry_waits, retry_waits  # the Retry-After GitHub sent was honoured
     assert not first.traceback, first.describe()
     assert first.code == 0 or first.clear_failure, first.describe()
     if second is not None:
@@ -187,6 +195,8 @@ def test_clean_run_makes_exactly_the_calls_the_matrix_covers(
     assert result.code == 0, result.describe()
     called = {c.operation_id for c in double.log}
     assert called == set(journey.operations), (sorted(called), seconds)
+    for operation, calls in journey.repeated.items():
+        assert double.calls[operation] == calls, (operation, double.calls[operation])
     lost, dups = journey.check(ws)
     assert not lost, lost
     assert not dups, dups
