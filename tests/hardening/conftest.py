@@ -6,7 +6,6 @@ from __future__ import annotations
 import socket
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,26 +15,12 @@ from github_double.validation import MISSING_REASON, shared_material_present
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from journeys import JOURNEYS
+from hardening_harness import RESULTS, ScenarioResult
+from hardening_journeys import JOURNEYS
 
 from mlops_ci.services.sample_project import SampleProject, copy_sample
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
-
-
-@dataclass
-class ScenarioResult:
-    journey: str
-    scenario: str
-    outcome: str  # "done" or "failed"
-    rerun_completed: bool
-    lost: list[str]
-    duplicates: list[str]
-    tracebacks: int
-    notes: list[str]
-
-
-RESULTS: list[ScenarioResult] = []
 
 
 @pytest.fixture(scope="session")

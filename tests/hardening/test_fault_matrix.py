@@ -13,12 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import ScenarioResult
 from github_double import GitHubDouble
-from harness import (
+from hardening_harness import (
     GITHUB_FAULTS,
     Invocation,
     Journey,
+    ScenarioResult,
     Workspace,
     block_dvc_remote,
     block_push,
@@ -28,7 +28,7 @@ from harness import (
     tag_objects,
     unreachable_origin,
 )
-from journeys import JOURNEYS
+from hardening_journeys import JOURNEYS
 
 from mlops_ci.services.sample_project import SampleProject
 

@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 from github_double import GitHubDouble
-from harness import Invocation, Workspace, copy_workspace, invoke
-from journeys import JOURNEYS, MODEL, V1
+from hardening_harness import Invocation, Workspace, copy_workspace, invoke
+from hardening_journeys import JOURNEYS, MODEL, V1
 
 from mlops_ci.services.sample_project import SampleProject
 

@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from harness import (
+from hardening_harness import (
     Journey,
     Workspace,
     dispatch_payload,
@@ -508,7 +508,7 @@ def _prepare_retrain(sample: SampleProject) -> None:
 
 
 def _retrain_seed(ws: Workspace) -> None:
-    from harness import OriginBranches
+    from hardening_harness import OriginBranches
 
     from mlops_ci.services.monitor import issue_marker
 

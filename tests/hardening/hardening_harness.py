@@ -123,6 +123,22 @@ def invoke(args: list[str], env: Mapping[str, str], *, log_level: int = logging.
     return Invocation(list(args), code, out.getvalue(), err.getvalue(), escaped, logs.getvalue())
 
 
+@dataclass
+class ScenarioResult:
+    journey: str
+    scenario: str
+    outcome: str  # "done" or "failed"
+    rerun_completed: bool
+    lost: list[str]
+    duplicates: list[str]
+    tracebacks: int
+    notes: list[str]
+
+
+#: Every scenario the fault matrix ran, for the table at the end of the session.
+RESULTS: list[ScenarioResult] = []
+
+
 # --- git and DVC helpers ----------------------------------------------------------------
 
 
