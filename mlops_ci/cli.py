@@ -93,26 +93,9 @@ def _wants_traceback(argv: list[str]) -> bool:
     return "--traceback" in argv or os.environ.get("MLOPS_CI_TRACEBACK", "") not in ("", "0")
 
 
-def _mask_tokens() -> None:
-    """On a runner, hide every token a command may use from the job log, first thing,
-    whatever the command (a token that did not come from `secrets` is not masked)."""
-    import os
-
-    if os.environ.get("GITHUB_ACTIONS") != "true":
-        return
-    from mlops_ci.adapters.actions import ActionsRuntime
-
-    runtime = ActionsRuntime.from_environ(os.environ)
-    for name in ("MLOPS_CI_GITHUB_TOKEN", "GITHUB_TOKEN", "GH_TOKEN"):
-        value = os.environ.get(name, "").strip()
-        if value:
-            runtime.mask(value)
-
-
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and turn every error into one line and an exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
-    _mask_tokens()
     try:
         cli.main(args=args, prog_name="mlops-ci", standalone_mode=False)
     except MlopsCIError as exc:

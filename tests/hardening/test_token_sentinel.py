@@ -8,7 +8,8 @@ its git objects decompressed, output directories, release assets, drift files,
 bundles, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY), and the double's stored state
 (comments, issues, pull requests, releases and their assets, check runs, statuses,
 deployments, dispatches). The one place the token may appear is a runner's
-`::add-mask::` command line, which is how a runner learns to hide it.
+`::add-mask::` command line, which is how a runner learns to hide it: the action prints
+one first, before any command runs.
 """
 
 from __future__ import annotations
@@ -251,10 +252,10 @@ def _leaks(
                 found.append(f"{where}: {sentinel[:16]}…")
 
     mask_lines = {f"::add-mask::{s}" for s in SENTINELS}
-    for line in result.out.splitlines():
-        if line not in mask_lines:
-            search("stdout", line)
-    search("stderr", result.err)
+    for stream, text in (("stdout", result.out), ("stderr", result.err)):
+        for line in text.splitlines():
+            if line not in mask_lines:
+                search(stream, line)
     search("logs", result.logs)
     for record in records:
         search(
@@ -305,11 +306,38 @@ def test_the_token_appears_nowhere(
         assert f"token {SENTINEL}" in double.authorizations or any(
             SENTINEL in a for a in double.authorizations
         ), double.authorizations
-    # On a runner both tokens are masked before anything else is printed, by every
-    # command; a mask line is the one place a token may be written.
-    lines = result.out.splitlines()
-    masks = [line for line in lines if line.startswith("::add-mask::")]
-    assert set(masks) == {f"::add-mask::{s}" for s in SENTINELS}, masks
-    assert set(lines[:2]) == {f"::add-mask::{s}" for s in SENTINELS}, lines[:3]
+    # A mask line is the one place a token may be written (the action prints one for
+    # its token before the command runs: test_the_action_masks_the_token_first).
+    expected = {f"::add-mask::{s}" for s in SENTINELS}
+    masks = [
+        line
+        for line in [*result.out.splitlines(), *result.err.splitlines()]
+        if line.startswith("::add-mask::")
+    ]
+    assert set(masks) <= expected, masks
     leaks = _leaks(result, ws, reported, caplog.records)
     assert not leaks, "\n".join(leaks)
+
+
+def test_the_action_masks_the_token_first(tmp_path: Path) -> None:
+    """The action's run step masks its token before anything else, for every command."""
+    import sys
+
+    from workflows.composite import CompositeRunner, base_environment
+
+    repo_root = Path(__file__).resolve().parents[2]
+    runner = CompositeRunner(
+        repo_root,
+        workspace=tmp_path,
+        runner_temp=tmp_path,
+        env=base_environment({"GITHUB_ACTIONS": "true", "RUNNER_OS": "Linux"}),
+        github={"token": JOB_SENTINEL, "action_path": str(repo_root), "workspace": str(tmp_path)},
+        uses_outputs={"install": {"python": sys.executable}},
+    )
+    run = runner.run({"command": "schema", "github-token": SENTINEL}, only={"run"})
+    step = run.step("run")
+    assert step.returncode == 0, step.stderr
+    lines = step.stdout.splitlines()
+    assert lines[0] == f"::add-mask::{SENTINEL}", lines[:2]
+    assert SENTINEL not in "\n".join(lines[1:]) + step.stderr
+    assert JOB_SENTINEL not in step.stdout + step.stderr
