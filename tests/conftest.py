@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -114,6 +115,31 @@ def git_repo(tmp_path: Path) -> GitRepo:
     repo = GitRepo(root)
     repo.git("init", "-q", "-b", "main")
     return repo
+
+
+S3_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "test",
+    "AWS_SECRET_ACCESS_KEY": "test",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@pytest.fixture
+def s3_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A local S3 server (moto) on 127.0.0.1, with its test credentials in the environment."""
+    pytest.importorskip("dvc_s3", reason="dvc-s3 is not installed")
+    server_mod = pytest.importorskip("moto.server", reason="moto[server] is not installed")
+    for key, value in S3_CREDENTIALS.items():
+        monkeypatch.setenv(key, value)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    server = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -5,44 +5,21 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from report_helpers import local_env
 
 from mlops_ci.services.report import ReportRequest, generate_report
 from mlops_ci.services.sample_project import SampleProject
 
-CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "test",
-    "AWS_SECRET_ACCESS_KEY": "test",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
+CREDENTIALS_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def s3_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    pytest.importorskip("dvc_s3", reason="dvc-s3 is not installed")
-    server_mod = pytest.importorskip("moto.server", reason="moto[server] is not installed")
-    for key, value in CREDENTIALS.items():
-        monkeypatch.setenv(key, value)
-    port = _free_port()
-    server = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+def _credentials() -> dict[str, str]:
+    """The local S3 server's test credentials, which the `s3_endpoint` fixture sets."""
+    return {key: os.environ[key] for key in CREDENTIALS_KEYS}
 
 
 def _dvc(root: Path, *args: str) -> None:
@@ -78,7 +55,7 @@ def test_data_in_s3_is_pulled_and_reported(sample_project: SampleProject, s3_end
 
     lines: list[str] = []
     outcome = generate_report(
-        ReportRequest(root=root, run=True, publish="none", env=local_env(**CREDENTIALS)),
+        ReportRequest(root=root, run=True, publish="none", env=local_env(**_credentials())),
         sink=lines.append,
     )
     assert (root / "data" / "breast_cancer.csv").is_file()
