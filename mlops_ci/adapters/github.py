@@ -565,6 +565,47 @@ class GitHubRepo:
         )
         return CheckRunResult(run.id, run.html_url or run.url, run.status, run.conclusion)
 
+    def publish_check_run(
+        self,
+        name: str,
+        head_sha: str,
+        conclusion: str,
+        *,
+        title: str,
+        summary: str,
+        details_url: str | None = None,
+        full_report_url: str | None = None,
+    ) -> CheckRunResult:
+        """Create a check run that is already completed, in one request.
+
+        A failure leaves either no run or the finished one, never a run stuck in
+        progress (as a create that worked followed by an update that failed would).
+        A retry after a lost answer may add an identical completed run; GitHub shows
+        the latest of a name, so that is harmless, unlike a missing verdict.
+        """
+        from datetime import UTC, datetime
+
+        repo = self._repo()
+        output: dict[str, Any] = {
+            "title": title[:1000],
+            "summary": fit(summary, limit=CHECK_RUN_FIELD_LIMIT, full_report_url=full_report_url),
+        }
+        extra: dict[str, Any] = {"details_url": details_url} if details_url else {}
+        run = self._call(
+            "check",
+            lambda: repo.create_check_run(
+                name=name,
+                head_sha=head_sha,
+                status="completed",
+                conclusion=conclusion,
+                completed_at=datetime.now(UTC),
+                output=output,
+                **extra,
+            ),
+            idempotent=True,
+        )
+        return CheckRunResult(run.id, run.html_url or run.url, run.status, run.conclusion)
+
     def complete_check_run(
         self,
         check_run_id: int,

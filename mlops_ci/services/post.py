@@ -104,12 +104,13 @@ def publish_to_github(
     if config.report.check_run and sha:
         conclusion = {"fail": "failure", "pass": "success"}.get(document.verdict, "neutral")
         try:
-            run = gh.start_check_run(CHECK_RUN_NAME, sha, details_url=ctx.run_url or None)
-            gh.complete_check_run(
-                run.id,
+            gh.publish_check_run(
+                CHECK_RUN_NAME,
+                sha,
                 conclusion,
                 title=summary_line(document),
                 summary=markdown,
+                details_url=ctx.run_url or None,
                 full_report_url=summary_url,
             )
         except GitHubError as exc:
