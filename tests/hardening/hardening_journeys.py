@@ -103,6 +103,11 @@ def _check_comment(marker: str) -> Any:
     def check(ws: Workspace) -> tuple[list[str], list[str]]:
         comments = _marker_comments(ws, marker)
         lost = [] if comments else [f"no comment with {marker}"]
+        # A check run that could not be completed is a warning, not a failure (the
+        # comment is out): it is left in progress until the next run supersedes it.
+        stuck = [r for r in ws.double.state.check_runs.values() if r.status != "completed"]
+        if stuck and marker == REPORT_MARKER:
+            ws.data.setdefault("notes", []).append(f"{len(stuck)} check run left in progress")
         return lost, _count(comments)
 
     return check
@@ -141,10 +146,8 @@ REPORT = Journey(
         "issues/list-comments",
         "issues/create-comment",
         "checks/create",
-        "checks/get",
-        "checks/update",
     ),
-    writes=("issues/create-comment", "checks/create", "checks/update"),
+    writes=("issues/create-comment", "checks/create"),
     uses_dvc_remote=True,
 )
 
@@ -197,10 +200,8 @@ POST = Journey(
         "issues/list-comments",
         "issues/create-comment",
         "checks/create",
-        "checks/get",
-        "checks/update",
     ),
-    writes=("issues/create-comment", "checks/create", "checks/update"),
+    writes=("issues/create-comment", "checks/create"),
 )
 
 
