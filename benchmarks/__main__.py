@@ -65,7 +65,8 @@ def run_one(name: str, extra: list[str]) -> tuple[int, str]:
     evidently = os.environ.get("MLOPS_CI_BENCH_EVIDENTLY_PYTHON")
     if name == "drift" and evidently:
         command += ["--evidently-python", evidently]
-    print(f"== {name}: {' '.join(Path(c).name if c == sys.executable else c for c in command)}")
+    shown = " ".join(["python", f"benchmarks/{script}", *args, *extra])
+    print(f"== {name}: {shown}")
     result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     output = result.stdout.rstrip()
     print(output)
