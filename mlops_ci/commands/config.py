@@ -7,21 +7,12 @@ from pathlib import Path
 
 import click
 
-_CONFIG_HELP = "Config file to read (default: mlops-ci.yaml in the repository root)."
-_ROOT_HELP = "Repository root (default: the current directory)."
+from mlops_ci.commands.options import config_option, root_option
 
 
 @click.command()
-@click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help=_CONFIG_HELP
-)
-@click.option(
-    "--root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=".",
-    show_default=True,
-    help=_ROOT_HELP,
-)
+@config_option()
+@root_option()
 @click.option("--json", "as_json", is_flag=True, help="Print the understood config as JSON.")
 def validate(config_path: Path | None, root: Path, as_json: bool) -> None:
     """Check mlops-ci.yaml and print what it understood.

@@ -13,6 +13,8 @@ from typing import Any
 
 import click
 
+from mlops_ci.commands.options import config_option, root_option
+
 
 @click.group("metrics")
 def metrics() -> None:
@@ -41,19 +43,8 @@ def metrics() -> None:
 @click.option(
     "--markdown", "as_markdown", is_flag=True, help="Print Markdown with a Mermaid chart."
 )
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Config file (default: mlops-ci.yaml in the repository).",
-)
-@click.option(
-    "--root",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("."),
-    show_default=True,
-    help="The repository.",
-)
+@config_option()
+@root_option("The repository.")
 def history(  # noqa: PLR0917 - one parameter per option
     selected: tuple[str, ...],
     branch: str | None,

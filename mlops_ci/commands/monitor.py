@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
+from mlops_ci.commands.options import root_option
 from mlops_ci.errors import RefusedError
 
-_ROOT_HELP = "Repository root (default: the current directory)."
 _MODEL_HELP = "Model to retrain (default: the only model in mlops-ci.yaml)."
 
 
@@ -61,13 +61,7 @@ _MODEL_HELP = "Model to retrain (default: the only model in mlops-ci.yaml)."
     is_flag=True,
     help="Print drift.json to stdout (a list of them when several models are monitored).",
 )
-@click.option(
-    "--root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=".",
-    show_default=True,
-    help=_ROOT_HELP,
-)
+@root_option()
 def monitor(  # noqa: PLR0917 - one parameter per option
     model: str | None,
     stage: str | None,
@@ -157,13 +151,7 @@ def _summary(outcome: object) -> str:
 )
 @click.option("--issue", type=int, help="Drift issue number to link (default: found by marker).")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
-@click.option(
-    "--root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=".",
-    show_default=True,
-    help=_ROOT_HELP,
-)
+@root_option()
 def retrain(model: str | None, push: bool, issue: int | None, as_json: bool, root: Path) -> None:
     """Update the data, reproduce the pipeline, and open a pull request from a new branch.
 

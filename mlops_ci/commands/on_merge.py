@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from mlops_ci.commands.options import root_option
+
 
 @click.command("on-merge")
 @click.option(
@@ -26,13 +28,7 @@ import click
 )
 @click.option("--dry-run", is_flag=True, help="Run and check, but push and register nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.option(
-    "--root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=".",
-    show_default=True,
-    help="Repository root (default: the current directory).",
-)
+@root_option()
 def on_merge(do_release: bool, no_run: bool, dry_run: bool, as_json: bool, root: Path) -> None:
     """Run on a push to the default branch: dvc pull, reproduce the pipeline, fail on a
     stale dvc.lock (with the fix), dvc push the outputs (per pipeline.push), and

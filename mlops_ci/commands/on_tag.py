@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from mlops_ci.commands.options import root_option
+
 
 def _set_outputs(summary: str, **values: str | None) -> None:
     """Step outputs and a job summary line, on a runner only."""
@@ -32,13 +34,7 @@ def _set_outputs(summary: str, **values: str | None) -> None:
     "--dry-run", is_flag=True, help="Check the tag and build what it needs; post nothing to GitHub."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.option(
-    "--root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=".",
-    show_default=True,
-    help="Repository root (default: the current directory).",
-)
+@root_option()
 def on_tag(tag: str | None, dry_run: bool, as_json: bool, root: Path) -> None:
     """Act on a pushed registry tag, as the registry's guard.
 

@@ -12,22 +12,16 @@ from typing import TYPE_CHECKING, Any, cast
 
 import click
 
+from mlops_ci.commands.options import root_option
+
 if TYPE_CHECKING:
     from mlops_ci.core.tags import Bump
 
-_ROOT_HELP = "Repository root (default: the current directory)."
 _JSON_HELP = "Print the result as JSON."
 _PUSH_HELP = "Push the new tag to origin (one tag per push; never forced)."
 
 
-def _root_option(func: Any) -> Any:
-    return click.option(
-        "--root",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=".",
-        show_default=True,
-        help=_ROOT_HELP,
-    )(func)
+_root_option = root_option()
 
 
 def _emit_json(data: Any) -> None:

@@ -11,6 +11,8 @@ from typing import Any
 
 import click
 
+from mlops_ci.commands.options import config_option, root_option
+
 PUBLISH_CHOICES = ("auto", "github", "local", "artifact", "none")
 
 
@@ -102,19 +104,8 @@ def print_markdown(markdown: str) -> None:
     default=None,
     help="Exit 2 when a gate fails (default: on in CI, off locally).",
 )
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Config file (default: mlops-ci.yaml in the repository).",
-)
-@click.option(
-    "--root",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("."),
-    show_default=True,
-    help="The repository to report on.",
-)
+@config_option()
+@root_option("The repository to report on.")
 @click.option(
     "--json", "as_json", is_flag=True, help="Print report.json instead of the Markdown report."
 )
@@ -190,19 +181,8 @@ def show(outcome: Any, *, as_json: bool = False) -> None:
 @click.option(
     "--run-id", "run_id", help="The workflow run that made the bundle (checked against the event)."
 )
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Config file (default: mlops-ci.yaml in the repository).",
-)
-@click.option(
-    "--root",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("."),
-    show_default=True,
-    help="The (trusted) checkout of the base repository.",
-)
+@config_option()
+@root_option("The (trusted) checkout of the base repository.")
 @click.option(
     "--dry-run", is_flag=True, help="Validate and render, print the comment, post nothing."
 )

@@ -9,6 +9,8 @@ from typing import Any
 
 import click
 
+from mlops_ci.commands.options import config_option
+
 PUBLISH_CHOICES = ("auto", "github", "local", "none")
 
 
@@ -27,12 +29,7 @@ def _root_and_config(
     )
 
 
-_config_option = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Config file (default: mlops-ci.yaml in the repository).",
-)
+_config_option = config_option()
 _root_option = click.option(
     "--root",
     type=click.Path(path_type=Path, file_okay=False),

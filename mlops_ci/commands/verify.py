@@ -7,17 +7,13 @@ from pathlib import Path
 
 import click
 
+from mlops_ci.commands.options import root_option
+
 
 @click.command()
 @click.option("--ref", default="HEAD", show_default=True, help="Commit, branch or tag to check.")
 @click.option("--remote", help="DVC remote to check (default: the repository's default remote).")
-@click.option(
-    "--root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=".",
-    show_default=True,
-    help="Repository root.",
-)
+@root_option("Repository root.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def verify(ref: str, remote: str | None, root: Path, as_json: bool) -> None:
     """Check that a commit can be reproduced from the DVC remote.
