@@ -93,6 +93,24 @@ def parse_lock(data: Any) -> dict[str, LockedStage]:
     return {str(name): _stage(str(name), body) for name, body in stages.items()}
 
 
+def read_lock(text: str | bytes | None) -> dict[str, LockedStage]:
+    """Stages of `dvc.lock` text; none when there is no text or it is not YAML."""
+    if not text:
+        return {}
+    import yaml
+
+    try:
+        return parse_lock(yaml.safe_load(text))
+    except yaml.YAMLError:
+        return {}
+
+
+def recorded_hashes(stages: dict[str, LockedStage]) -> dict[str, str]:
+    """path → hash of every dependency and output the lock records, sorted by path."""
+    found = {f.path: f.md5 for s in stages.values() for f in (*s.deps, *s.outs) if f.md5}
+    return dict(sorted(found.items()))
+
+
 def parse_dvc_file(path: str, data: Any) -> list[LockedFile]:
     """Outputs of a `.dvc` file at `path` (their paths are relative to its directory)."""
     if not isinstance(data, dict):

@@ -18,7 +18,7 @@ import yaml
 
 from mlops_ci.adapters.git import Git
 from mlops_ci.context import RunContext
-from mlops_ci.core.lockfile import StageChange, diff_locks, parse_lock
+from mlops_ci.core.lockfile import StageChange, diff_locks, read_lock
 from mlops_ci.dvcfile import uncached_paths
 
 BOT_NAME = "github-actions[bot]"
@@ -71,11 +71,9 @@ def _yaml(raw: bytes | str | None) -> object:
 def check_lock(root: Path, rev: str = "HEAD") -> LockStatus:
     """Compare the workspace `dvc.lock` and `.dvc` files with those committed at `rev`."""
     git = Git(root)
-    committed = parse_lock(_yaml(git.show_file(rev, "dvc.lock")))
+    committed = read_lock(git.show_file(rev, "dvc.lock"))
     lock_path = root / "dvc.lock"
-    current = (
-        parse_lock(_yaml(lock_path.read_text(encoding="utf-8"))) if lock_path.is_file() else {}
-    )
+    current = read_lock(lock_path.read_text(encoding="utf-8")) if lock_path.is_file() else {}
     changes = diff_locks(committed, current)
     status = git.run("status", "--porcelain", "-z", "--untracked-files=no", check=False).stdout
     dirty = [

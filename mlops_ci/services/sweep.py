@@ -260,30 +260,6 @@ def cell_id_for(root: Path, config_path: Path | None, assignments: Mapping[str, 
     return "x" + hashlib.sha256(wanted.encode()).hexdigest()[:10]
 
 
-def _lock_data(lock_text: str | None) -> dict[str, str]:
-    """path → md5 of every dependency and output `dvc.lock` records."""
-    import yaml
-
-    if not lock_text:
-        return {}
-    try:
-        lock = yaml.safe_load(lock_text) or {}
-    except yaml.YAMLError:
-        return {}
-    stages = lock.get("stages", {}) if isinstance(lock, dict) else {}
-    found: dict[str, str] = {}
-    for body in stages.values() if isinstance(stages, dict) else []:
-        if not isinstance(body, dict):
-            continue
-        for kind in ("deps", "outs"):
-            for entry in body.get(kind) or []:
-                if isinstance(entry, dict) and "path" in entry:
-                    digest = entry.get("md5") or entry.get("etag") or entry.get("checksum")
-                    if digest:
-                        found[str(entry["path"])] = str(digest)
-    return dict(sorted(found.items()))
-
-
 def run_cell(
     request: RunRequest,
     *,
@@ -293,6 +269,7 @@ def run_cell(
     """Run one cell and write its bundle. A failing pipeline gives a `failed` record."""
     from mlops_ci.adapters.dvc import Dvc, stage_hashes
     from mlops_ci.adapters.git import Git
+    from mlops_ci.core.lockfile import read_lock, recorded_hashes
     from mlops_ci.services.report import no_group, run_pipeline, tool_versions, write_atomic
 
     root = request.root.resolve()
@@ -377,7 +354,7 @@ def run_cell(
             # After a failure dvc.lock still describes an earlier run: not recorded.
             lock = root / "dvc.lock"
             lock_text = lock.read_text("utf-8", "replace") if lock.is_file() else None
-            record.data = _lock_data(lock_text)
+            record.data = recorded_hashes(read_lock(lock_text))
             record.stages = stage_hashes(lock_text)
         if not request.keep_params:
             for path, before in originals.items():
