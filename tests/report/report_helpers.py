@@ -153,3 +153,38 @@ def run_cli(args: list[str], env: Mapping[str, str], monkeypatch: Any) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     return 0
+
+
+def pull_request_env(
+    tmp: Path,
+    sample: SampleProject,
+    double: Any,
+    payloads: Path,
+    *,
+    head_sha: str | None = None,
+    head_repository: str | None = None,
+    payload_name: str = "pull_request.synchronize.json",
+) -> dict[str, str]:
+    """A runner's environment for a pull request of the sample that the double knows.
+
+    The real payload `payload_name` is pointed at the sample's commits (head `head_sha`,
+    default the PR branch's) and at a pull request registered in the double.
+    """
+    head = head_sha or sample.pr_sha
+    pull = double.state.add_pull(head=sample.pr_branch, base=sample.main_branch, head_sha=head)
+    payload = rewrite_pr_payload(
+        json.loads((payloads / payload_name).read_text()),
+        sample=sample,
+        repository=double.repository,
+        number=pull.number,
+        head_repository=head_repository,
+    )
+    payload["pull_request"]["head"]["sha"] = head
+    return runner_env(
+        tmp,
+        event_name="pull_request",
+        payload=payload,
+        repository=double.repository,
+        api_url=double.base_url,
+        sha=head,
+    )

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from report_helpers import (
     checkout_pr,
+    pull_request_env,
     read_outputs,
     rewrite_pr_payload,
     run_cli,
@@ -30,23 +31,7 @@ def test_pr_report_comment_check_run_outputs_and_gate_failure(
 ) -> None:
     sample = sample_project
     checkout_pr(sample)
-    pull = github_double.state.add_pull(
-        head=sample.pr_branch, base=sample.main_branch, head_sha=sample.pr_sha
-    )
-    payload = rewrite_pr_payload(
-        json.loads((payloads_dir / "pull_request.synchronize.json").read_text()),
-        sample=sample,
-        repository=github_double.repository,
-        number=pull.number,
-    )
-    env = runner_env(
-        tmp_path,
-        event_name="pull_request",
-        payload=payload,
-        repository=github_double.repository,
-        api_url=github_double.base_url,
-        sha=sample.pr_sha,
-    )
+    env = pull_request_env(tmp_path, sample, github_double, payloads_dir)
     args = ["report", "--root", str(sample.root), "--no-run"]
 
     assert run_cli(args, env, monkeypatch) == 0
@@ -135,21 +120,7 @@ def test_forbidden_check_run_warns_but_keeps_the_comment(
 ) -> None:
     sample = sample_project
     checkout_pr(sample)
-    pull = github_double.state.add_pull(head=sample.pr_branch, head_sha=sample.pr_sha)
-    payload = rewrite_pr_payload(
-        json.loads((payloads_dir / "pull_request.synchronize.json").read_text()),
-        sample=sample,
-        repository=github_double.repository,
-        number=pull.number,
-    )
-    env = runner_env(
-        tmp_path,
-        event_name="pull_request",
-        payload=payload,
-        repository=github_double.repository,
-        api_url=github_double.base_url,
-        sha=sample.pr_sha,
-    )
+    env = pull_request_env(tmp_path, sample, github_double, payloads_dir)
     github_double.fail("checks/create", "forbidden")  # a workflow without `checks: write`
     code = run_cli(["report", "--root", str(sample.root), "--no-run"], env, monkeypatch)
     assert code == 0

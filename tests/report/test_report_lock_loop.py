@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
-from report_helpers import checkout_pr, rewrite_pr_payload, run_cli, runner_env
+from report_helpers import checkout_pr, pull_request_env, run_cli
 
 from mlops_ci.services.sample_project import SampleProject
 
@@ -40,23 +40,8 @@ def _stale_pr(sample: SampleProject, config_extra: str) -> str:
 def _env(
     sample: SampleProject, head: str, double: Any, payloads: Path, tmp: Path, fork: bool
 ) -> dict[str, str]:
-    pull = double.state.add_pull(head=sample.pr_branch, base=sample.main_branch, head_sha=head)
-    payload = rewrite_pr_payload(
-        json.loads((payloads / "pull_request.synchronize.json").read_text()),
-        sample=sample,
-        repository=double.repository,
-        number=pull.number,
-        head_repository="someone/fork" if fork else None,
-    )
-    payload["pull_request"]["head"]["sha"] = head
-    return runner_env(
-        tmp,
-        event_name="pull_request",
-        payload=payload,
-        repository=double.repository,
-        api_url=double.base_url,
-        sha=head,
-    )
+    fork_repo = "someone/fork" if fork else None
+    return pull_request_env(tmp, sample, double, payloads, head_sha=head, head_repository=fork_repo)
 
 
 def _remote_objects(sample: SampleProject) -> set[Path]:
