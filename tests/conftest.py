@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -24,6 +27,11 @@ RUNNER_VARIABLES = (
     "GITHUB_ACTIONS", "GITHUB_TOKEN", "GH_TOKEN", "MLOPS_CI_GITHUB_TOKEN", "GITHUB_EVENT_PATH",
     "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_REPOSITORY", "GITHUB_EVENT_NAME", "CI",
 )  # fmt: skip
+
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
 
 # Fixed dates instead of sleeping: tags and commits order deterministically.
 FIXED_DATE = "2026-02-01T12:00:00+00:00"
@@ -140,6 +148,41 @@ def s3_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.stop()
+
+
+MERMAID_BLOCK = re.compile(r"```mermaid\n(.*?)\n?```", re.DOTALL)
+
+
+@pytest.fixture
+def render_mermaid(tmp_path: Path) -> Callable[[str], list[Path]]:
+    """Render every Mermaid block of some Markdown with the real Mermaid renderer.
+
+    Returns the PNG files; fails on a chart Mermaid cannot parse. Skipped (with the
+    reason) where mermaid-cli or Chromium is not installed.
+    """
+    mmdc, chromium = shutil.which("mmdc"), shutil.which("chromium")
+    if mmdc is None or chromium is None:
+        pytest.skip("mermaid-cli (mmdc) or chromium is not installed: charts are not rendered")
+    config = tmp_path / "puppeteer.json"
+    config.write_text(json.dumps({"executablePath": chromium, "args": CHROMIUM_ARGS}))
+
+    def render(markdown: str) -> list[Path]:
+        blocks = MERMAID_BLOCK.findall(markdown)
+        assert blocks, "no Mermaid chart in the Markdown"
+        pngs = []
+        for index, block in enumerate(blocks):
+            chart = tmp_path / f"chart{index}.mmd"
+            chart.write_text(block)
+            png = tmp_path / f"chart{index}.png"
+            proc = subprocess.run(
+                [mmdc, "-p", str(config), "-i", str(chart), "-o", str(png)],
+                capture_output=True, text=True, check=False, timeout=120,
+            )  # fmt: skip
+            assert proc.returncode == 0, proc.stderr
+            pngs.append(png)
+        return pngs
+
+    return render
 
 
 @pytest.fixture

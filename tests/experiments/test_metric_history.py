@@ -200,27 +200,10 @@ def test_trend_section_follows_the_gated_metrics_and_never_raises(dvc_history: A
 
 
 def test_history_chart_renders_with_mermaid_where_available(
-    dvc_history: Any, tmp_path: Any
+    dvc_history: Any, render_mermaid: Any
 ) -> None:
-    import shutil
-
-    mmdc = shutil.which("mmdc")
-    chromium = shutil.which("chromium")
-    if mmdc is None or chromium is None:
-        pytest.skip("Mermaid CLI (mmdc) or chromium not installed: the chart is not rendered")
     history = metric_history(dvc_history.root, "main", ["accuracy"], 100, files=["metrics.json"])
-    md = render_history_markdown(history)
-    chart = md.split("```mermaid\n", 1)[1].split("```", 1)[0]
-    (tmp_path / "chart.mmd").write_text(chart)
-    (tmp_path / "p.json").write_text(
-        json.dumps({"executablePath": chromium, "args": ["--no-sandbox", "--headless"]})
-    )
-    proc = subprocess.run(
-        [mmdc, "-p", str(tmp_path / "p.json"), "-i", str(tmp_path / "chart.mmd"),
-         "-o", str(tmp_path / "chart.png")],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
+    assert render_mermaid(render_history_markdown(history))
 
 
 def test_history_survives_json_as_report_data(dvc_history: Any) -> None:

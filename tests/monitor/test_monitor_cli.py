@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import click
 import numpy as np
@@ -177,28 +178,11 @@ def test_every_configured_model_is_monitored_into_its_own_directory(
 
 
 def test_drift_chart_renders_with_mermaid(
-    project: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    project: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, render_mermaid: Any
 ) -> None:
-    import re
-    import shutil
-
-    mmdc, chromium = shutil.which("mmdc"), shutil.which("chromium")
-    if mmdc is None or chromium is None:
-        pytest.skip("Mermaid CLI (mmdc) or chromium is not installed: the chart is not rendered")
     args = ["monitor", "--root", str(project), "--reference", "ref.csv", "--current"]
     code, _, _ = run([*args, "drifted.csv", "--output", str(tmp_path)], capsys)
     assert code == 0
     markdown = (tmp_path / "drift.md").read_text()
-    (chart,) = re.findall(r"```mermaid\n(.*?)```", markdown, flags=re.DOTALL)
-    (tmp_path / "chart.mmd").write_text(chart)
-    config = tmp_path / "puppeteer.json"
-    config.write_text(
-        json.dumps({"executablePath": chromium, "args": ["--no-sandbox", "--headless"]})
-    )
-    subprocess.run(
-        [mmdc, "-p", str(config), "-i", str(tmp_path / "chart.mmd"), "-o", str(tmp_path / "c.png")],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    assert (tmp_path / "c.png").stat().st_size > 0
+    (png,) = render_mermaid(markdown)
+    assert png.stat().st_size > 0

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -117,27 +117,11 @@ def test_missing_user_template_is_an_error(
     assert "nope.md.j2: report template not found" in capsys.readouterr().err
 
 
-def test_mermaid_charts_render_with_mermaid_cli(reported_sample: Any, tmp_path: Path) -> None:
+def test_mermaid_charts_render_with_mermaid_cli(
+    reported_sample: Any, render_mermaid: Callable[[str], list[Path]]
+) -> None:
     """GitHub's renderer is Mermaid: the charts must parse (skipped without mermaid-cli)."""
-    mmdc = shutil.which("mmdc")
-    chromium = shutil.which("chromium")
-    if mmdc is None or chromium is None:
-        pytest.skip("mermaid-cli (mmdc) or chromium is not installed")
-    config = tmp_path / "puppeteer.json"
-    config.write_text(
-        json.dumps({"executablePath": chromium, "args": ["--no-sandbox", "--headless"]})
-    )
-    markdown = reported_sample.outcome.markdown
-    blocks = markdown.split("```mermaid\n")[1:]
-    assert blocks
-    for index, block in enumerate(blocks):
-        chart = tmp_path / f"chart{index}.mmd"
-        chart.write_text(block.split("\n```")[0])
-        subprocess.run(
-            [mmdc, "-p", str(config), "-i", str(chart), "-o", str(tmp_path / f"c{index}.png")],
-            check=True,
-            capture_output=True,
-        )
+    assert render_mermaid(reported_sample.outcome.markdown)
 
 
 def test_stale_lock_fails_the_report_and_outputs_are_pushed(sample_project: SampleProject) -> None:
