@@ -918,12 +918,6 @@ def _open_retrain_pulls(gh: Any, prefix: str) -> list[str]:
     return [str(head) for head in gh.open_pull_heads(prefix)]
 
 
-def github_client(context: Any, env: Mapping[str, str]) -> Any:
-    from mlops_ci.adapters.github import GitHubRepo
-
-    return GitHubRepo.for_run(context)
-
-
 def _default_branch(root: Path) -> str:
     from mlops_ci.adapters.git import Git
 
@@ -941,7 +935,9 @@ def publish_github(
     result = GitHubOutcome()
     if not on_drift.issue and not on_drift.dispatch:
         return result
-    gh = github_client(context, env)
+    from mlops_ci.adapters.github import GitHubRepo
+
+    gh = GitHubRepo.for_run(context)
     dispatched_note: str | None = None
     dispatch_ref: str | None = None
     if outcome.attention and on_drift.dispatch:

@@ -196,9 +196,10 @@ def _open_retrain_pull(request: RetrainRequest, model: str, default: str) -> Ret
     context = RunContext.from_environ(request.env)
     if context.token_value() is None or not context.repository:
         return None
-    from mlops_ci.services.monitor import github_client, retrain_branch_prefix
+    from mlops_ci.adapters.github import GitHubRepo
+    from mlops_ci.services.monitor import retrain_branch_prefix
 
-    gh = github_client(context, request.env)
+    gh = GitHubRepo.for_run(context)
     heads = gh.open_pull_heads(retrain_branch_prefix(model))
     if not heads:
         return None
@@ -217,9 +218,10 @@ def _open_pull(outcome: RetrainOutcome, request: RetrainRequest, config: Any) ->
     context = RunContext.from_environ(request.env)
     if context.token_value() is None or not context.repository:
         return
-    from mlops_ci.services.monitor import github_client, issue_marker
+    from mlops_ci.adapters.github import GitHubRepo
+    from mlops_ci.services.monitor import issue_marker
 
-    gh = github_client(context, request.env)
+    gh = GitHubRepo.for_run(context)
     issue = request.issue
     if issue is None and config.monitor.on_drift.issue:
         found = gh.find_issue(issue_marker(outcome.model), list(config.monitor.on_drift.labels))
