@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from mlops_ci.services.sample_project import SampleProject, copy_sample, make_sample_project
+from mlops_ci.services.shared.sample_project import SampleProject, copy_sample, make_sample_project
 
 pytest_plugins = ["github_double.fixtures"]
 

@@ -82,7 +82,7 @@ def register(
     root: Path,
 ) -> None:
     """Register a version of MODEL: the annotated tag MODEL@vX.Y.Z, carrying the metrics."""
-    from mlops_ci.services.registry import register as do_register
+    from mlops_ci.services.shared.registry import register as do_register
 
     outcome = do_register(
         root,
@@ -115,7 +115,7 @@ def promote(
     Refused (exit 2) when the stage is not allowed, the order is strict and the version
     skipped a stage, its gates fail, or its commit is not on the default branch.
     """
-    from mlops_ci.services.promote import promote as do_promote
+    from mlops_ci.services.shared.promote import promote as do_promote
 
     outcome = do_promote(root, model, stage, version=version, push=push)
     gates = outcome.extra.get("gates") or []
@@ -150,7 +150,7 @@ def rollback(
     *, model: str, stage: str, to_version: str | None, push: bool, as_json: bool, root: Path
 ) -> None:
     """Give STAGE of MODEL back to the previous holder, with a new tag (history is kept)."""
-    from mlops_ci.services.promote import rollback as do_rollback
+    from mlops_ci.services.shared.promote import rollback as do_rollback
 
     outcome = do_rollback(root, model, stage, to_version=to_version, push=push)
     _set_outputs(
@@ -182,7 +182,7 @@ def rollback(
 @_root_option
 def deprecate(model: str, message: str | None, push: bool, as_json: bool, root: Path) -> None:
     """Deprecate MODEL (tag MODEL@deprecated): it leaves the registry listing."""
-    from mlops_ci.services.registry import deprecate as do_deprecate
+    from mlops_ci.services.shared.registry import deprecate as do_deprecate
 
     outcome = do_deprecate(root, model, message=message, push=push)
     _set_outputs(tag=outcome.tag)
@@ -199,7 +199,7 @@ def deprecate(model: str, message: str | None, push: bool, as_json: bool, root: 
 @_root_option
 def registry(model: str | None, include_deprecated: bool, as_json: bool, root: Path) -> None:
     """Show the registry: each model's latest version and who holds each stage."""
-    from mlops_ci.services.registry import open_registry, registry_view
+    from mlops_ci.services.shared.registry import open_registry, registry_view
 
     views = registry_view(open_registry(root), model, include_deprecated=include_deprecated)
     if as_json:
@@ -241,7 +241,7 @@ def registry(model: str | None, include_deprecated: bool, as_json: bool, root: P
 @_root_option
 def history(model: str, as_json: bool, root: Path) -> None:
     """Show every registry event of MODEL, oldest first (who, when, which tag)."""
-    from mlops_ci.services.registry import history_view, open_registry
+    from mlops_ci.services.shared.registry import history_view, open_registry
 
     events = history_view(open_registry(root), model)
     if as_json:
@@ -284,7 +284,7 @@ def release(tag: str | None, dry_run: bool, output: Path | None, as_json: bool, 
 
     Without a GitHub token the assets are written to --output.
     """
-    from mlops_ci.services.release import release as do_release
+    from mlops_ci.services.shared.release import release as do_release
 
     if tag is None:
         import os

@@ -23,7 +23,7 @@ def verify(ref: str, remote: str | None, root: Path, as_json: bool) -> None:
     Exit 2 when not, listing what is missing.
     """
     from mlops_ci.errors import RefusedError
-    from mlops_ci.services.verify import verify as run_verify
+    from mlops_ci.services.shared.verify import verify as run_verify
 
     result = run_verify(root, ref, remote)
     if as_json:

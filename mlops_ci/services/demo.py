@@ -40,7 +40,7 @@ def run_demo(
 ) -> DemoOutcome:
     """Build the sample project in `directory`, check out its PR branch, and report."""
     from mlops_ci.services.report import ReportRequest, generate_report
-    from mlops_ci.services.sample_project import PR_BRANCH, make_sample_project
+    from mlops_ci.services.shared.sample_project import PR_BRANCH, make_sample_project
 
     target = (directory or default_demo_dir()).resolve()
     if sink is not None:

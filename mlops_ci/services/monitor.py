@@ -483,7 +483,7 @@ def _relative(files: list[str], root: Path) -> list[str]:
 
 
 def _open_registry(root: Path) -> Any:
-    from mlops_ci.services.registry import open_registry
+    from mlops_ci.services.shared.registry import open_registry
 
     try:
         return open_registry(root)
@@ -762,7 +762,7 @@ def _quality(
             return None, f"the model could not score the current data: {exc}".splitlines()[0]
     recorded: dict[str, Any] = {}
     if registry is not None and holder is not None:
-        from mlops_ci.services.registry import flat_metrics, read_metrics_at
+        from mlops_ci.services.shared.registry import flat_metrics, read_metrics_at
 
         try:
             recorded = flat_metrics(read_metrics_at(registry, model, holder.commit))

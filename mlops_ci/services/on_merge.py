@@ -139,7 +139,7 @@ def _reproduce(
     group: Group,
     dry_run: bool,
 ) -> None:
-    from mlops_ci.services.lock import check_lock, may_push_outputs
+    from mlops_ci.services.shared.lock import check_lock, may_push_outputs
     from mlops_ci.services.report import run_pipeline
 
     outcome = run_pipeline(config, dvc, sink=sink, group=group)
@@ -185,7 +185,7 @@ def _register_models(
     env: Mapping[str, str],
 ) -> None:
     from mlops_ci.core.tags import next_version
-    from mlops_ci.services.registry import check_gates, open_registry, read_metrics_at, register
+    from mlops_ci.services.shared.registry import check_gates, open_registry, read_metrics_at, register
 
     if not config.models:
         result.lines.append("no models in mlops-ci.yaml: nothing to register")
@@ -275,7 +275,7 @@ def _register_models(
 def _release(
     root: Path, outcome: ModelOutcome, result: OnMergeResult, env: Mapping[str, str]
 ) -> None:
-    from mlops_ci.services.release import release
+    from mlops_ci.services.shared.release import release
 
     assert outcome.tag is not None
     data = release(root, outcome.tag, env=env)

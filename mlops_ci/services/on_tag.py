@@ -35,7 +35,7 @@ from mlops_ci.core.promotion import plan_promotion
 from mlops_ci.core.registry import ArtifactState, GitTagRecord, build_state
 from mlops_ci.core.tags import Action, RegistryTag, SemVer, format_tag, next_counter, parse_tag
 from mlops_ci.errors import GitError, GitHubError, InputError, PolicyRefused, RefusedError
-from mlops_ci.services.registry import Registry, TagOutcome, open_registry
+from mlops_ci.services.shared.registry import Registry, TagOutcome, open_registry
 
 ISSUE_LABELS = ("mlops-ci", "registry")
 
@@ -191,7 +191,7 @@ class _Handler:
     # --- version tags -------------------------------------------------------------------
 
     def release(self) -> OnTagResult:
-        from mlops_ci.services.release import release
+        from mlops_ci.services.shared.release import release
 
         try:
             data = release(self.reg.root, self.tag, dry_run=self.dry_run, env=self.env)
@@ -210,8 +210,8 @@ class _Handler:
     # --- stage tags -----------------------------------------------------------------------
 
     def promotion(self) -> OnTagResult:
-        from mlops_ci.services.promote import gather_facts
-        from mlops_ci.services.verify import verify
+        from mlops_ci.services.shared.promote import gather_facts
+        from mlops_ci.services.shared.verify import verify
 
         stage = self.parsed.stage or ""
         commit = self.record.commit
@@ -252,7 +252,7 @@ class _Handler:
             f"{commit[:12]}; the promotion policy allows it"
         ]
         if self.can_post:
-            from mlops_ci.services.release import record_stage_on_github
+            from mlops_ci.services.shared.release import record_stage_on_github
 
             outcome = TagOutcome(self.model, "promote", self.tag, commit, self.version, stage)
             environment = self.reg.model_config(self.model).environment_for(stage)
@@ -338,7 +338,7 @@ class _Handler:
         return self._retired(lines, details)
 
     def _refresh_notes(self, gh: Any, versions: Mapping[str, str]) -> list[str]:
-        from mlops_ci.services.release import refresh_release_notes
+        from mlops_ci.services.shared.release import refresh_release_notes
 
         targets = dict(versions)
         if self.version and self.version not in targets:

@@ -415,7 +415,7 @@ def after_run(
     report with the reason when it may not. Outputs are pushed only when this job may
     write to the remote (never from a fork); a failed push is a note, not a gate.
     """
-    from mlops_ci.services.lock import check_lock, commit_lock_back, may_push_outputs
+    from mlops_ci.services.shared.lock import check_lock, commit_lock_back, may_push_outputs
 
     mode = config.pipeline.lock
     if mode != "off" and (git.root / "dvc.lock").is_file():

@@ -349,7 +349,7 @@ def test_table_reader_raises_only_input_errors(raw: bytes, name: str) -> None:
 
 @pytest.fixture(scope="module")
 def registered(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from mlops_ci.services import registry as registry_service
+    from mlops_ci.services.shared import registry as registry_service
 
     from .repos import GOOD_METRICS, config_yaml, make_repo
 

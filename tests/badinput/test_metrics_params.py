@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from mlops_ci.services import promote as promote_service
-from mlops_ci.services import registry as registry_service
+from mlops_ci.services.shared import promote as promote_service
+from mlops_ci.services.shared import registry as registry_service
 
 from .harness import run_case
 from .repos import GOOD_METRICS, commit, config_yaml, copy_repo, make_repo

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mlops_ci.services import registry as registry_service
+from mlops_ci.services.shared import registry as registry_service
 
 from .harness import run_case
 from .repos import GOOD_METRICS, config_yaml, copy_repo, make_repo
@@ -115,7 +115,7 @@ def test_registry_command_with_a_bad_name_or_version(
 
 def test_the_registered_version_releases(registered: Path) -> None:
     """The control: the same repository releases `clf@v1.0.0` (dry run)."""
-    from mlops_ci.services.release import release
+    from mlops_ci.services.shared.release import release
 
     result = release(registered, "clf@v1.0.0", dry_run=True, output=registered.parent / "out")
     assert result["version"] == "v1.0.0"

@@ -11,8 +11,8 @@ import yaml
 
 from mlops_ci.adapters.process import tool_env
 from mlops_ci.context import RunContext
-from mlops_ci.services.lock import check_lock, commit_lock_back, may_push_outputs
-from mlops_ci.services.sample_project import SampleProject
+from mlops_ci.services.shared.lock import check_lock, commit_lock_back, may_push_outputs
+from mlops_ci.services.shared.sample_project import SampleProject
 
 DVC = [sys.executable, "-m", "dvc"]
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import yaml
 
 from mlops_ci.adapters.process import tool_env
-from mlops_ci.services.lock import check_lock
-from mlops_ci.services.sample_project import SampleProject
-from mlops_ci.services.verify import verify
+from mlops_ci.services.shared.lock import check_lock
+from mlops_ci.services.shared.sample_project import SampleProject
+from mlops_ci.services.shared.verify import verify
 
 DVC = [sys.executable, "-m", "dvc"]
 

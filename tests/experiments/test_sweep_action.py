@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from mlops_ci.services.sample_project import SampleProject
+from mlops_ci.services.shared.sample_project import SampleProject
 
 from .conftest import SWEEP_CONFIG
 

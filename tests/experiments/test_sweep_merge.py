@@ -14,7 +14,7 @@ from github_double import GitHubDouble
 from mlops_ci.adapters.github import comment_marker
 from mlops_ci.errors import InputError
 from mlops_ci.report.escape import ZWJ
-from mlops_ci.services.sample_project import SampleProject
+from mlops_ci.services.shared.sample_project import SampleProject
 from mlops_ci.services.sweep import MergeRequest, RunRecord, merge_sweep, write_record
 
 from .conftest import cli, local_env

@@ -9,7 +9,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from mlops_ci.services.sample_project import SampleProject
+from mlops_ci.services.shared.sample_project import SampleProject
 
 from .conftest import SWEEP_CONFIG, cli, local_env
 

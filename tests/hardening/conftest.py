@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from hardening_harness import RESULTS, ScenarioResult
 from hardening_journeys import JOURNEYS
 
-from mlops_ci.services.sample_project import SampleProject, copy_sample
+from mlops_ci.services.shared.sample_project import SampleProject, copy_sample
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
@@ -148,7 +148,7 @@ def memoized_local_reads(monkeypatch: pytest.MonkeyPatch) -> None:
     Scenarios about the DVC remote never use this.
     """
     from mlops_ci.adapters.dvc import Dvc
-    from mlops_ci.services import release
+    from mlops_ci.services.shared import release
 
     real_diff = Dvc.data_diff
     real_fetch = release.fetch_model

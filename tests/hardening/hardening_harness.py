@@ -23,7 +23,7 @@ from typing import Any
 
 from github_double import GitHubDouble
 
-from mlops_ci.services.sample_project import SampleProject, copy_sample
+from mlops_ci.services.shared.sample_project import SampleProject, copy_sample
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 PAYLOADS = SHARED / "github" / "payloads"

@@ -26,7 +26,7 @@ from hardening_harness import (
     tag_objects,
 )
 
-from mlops_ci.services.sample_project import SampleProject
+from mlops_ci.services.shared.sample_project import SampleProject
 
 MODEL = "cancer-classifier"
 V1 = f"{MODEL}@v0.1.0"
@@ -253,7 +253,7 @@ REGISTER = Journey(
 
 
 def _prepare_registered(sample: SampleProject) -> None:
-    from mlops_ci.services.registry import register
+    from mlops_ci.services.shared.registry import register
 
     _in_process(PREPARE_DATES[0], register, sample.root, MODEL, version="v0.1.0", push=True)
 
@@ -370,8 +370,8 @@ PROMOTE = Journey(
 
 
 def _prepare_two_versions(sample: SampleProject) -> None:
-    from mlops_ci.services.promote import promote
-    from mlops_ci.services.registry import register
+    from mlops_ci.services.shared.promote import promote
+    from mlops_ci.services.shared.registry import register
 
     root = sample.root
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "CI"))}

@@ -30,7 +30,7 @@ from hardening_harness import (
 )
 from hardening_journeys import JOURNEYS
 
-from mlops_ci.services.sample_project import SampleProject
+from mlops_ci.services.shared.sample_project import SampleProject
 
 
 def _scenarios() -> list[tuple[str, str, str | None, bool, int]]:

@@ -26,7 +26,7 @@ from github_double import GitHubDouble
 from hardening_harness import Invocation, Workspace, copy_workspace, invoke
 from hardening_journeys import JOURNEYS, MODEL, V1
 
-from mlops_ci.services.sample_project import SampleProject
+from mlops_ci.services.shared.sample_project import SampleProject
 
 #: The token mlops-ci uses (MLOPS_CI_GITHUB_TOKEN wins) and the job token beside it.
 SENTINEL = "ghs_SENTINELtoken0123456789abcdefABCDEF0042"

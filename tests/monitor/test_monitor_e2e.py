@@ -23,7 +23,7 @@ from mlops_ci.adapters import github as github_adapter
 from mlops_ci.cli import main
 from mlops_ci.services.monitor import issue_marker
 from mlops_ci.services.retrain import RetrainRequest, run_retrain
-from mlops_ci.services.sample_project import SampleProject
+from mlops_ci.services.shared.sample_project import SampleProject
 
 TOKEN = "ghs_testtoken0000000000000000000000000007"
 MODEL = "cancer-classifier"

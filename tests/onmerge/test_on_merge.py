@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from mlops_ci.cli import main
-from mlops_ci.services.sample_project import SampleProject
+from mlops_ci.services.shared.sample_project import SampleProject
 
 MODEL = "cancer-classifier"
 SHADOW = "cancer-shadow"

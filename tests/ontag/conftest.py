@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from ontag_helpers import MODEL, payload, run_cli
 
-from mlops_ci.services.sample_project import SampleProject
+from mlops_ci.services.shared.sample_project import SampleProject
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import yaml
 from ontag_helpers import MODEL, git, run_cli
 
 from mlops_ci.adapters.process import tool_env
-from mlops_ci.services.sample_project import SampleProject
-from mlops_ci.services.verify import verify
+from mlops_ci.services.shared.sample_project import SampleProject
+from mlops_ci.services.shared.verify import verify
 
 
 def test_release_and_promote_refuse_outputs_that_were_never_pushed(

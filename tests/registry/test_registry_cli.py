@@ -262,7 +262,7 @@ def test_reading_a_registry_without_config_never_loads_it(
     make_repo: Callable[..., Repo],
 ) -> None:
     from mlops_ci.config import CONFIG_FILENAMES
-    from mlops_ci.services.registry import CONFIG_FILES
+    from mlops_ci.services.shared.registry import CONFIG_FILES
 
     assert CONFIG_FILES == CONFIG_FILENAMES
     repo = make_repo()

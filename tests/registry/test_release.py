@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from registry_helpers import Repo
 
-from mlops_ci.services.sample_project import SampleProject
+from mlops_ci.services.shared.sample_project import SampleProject
 
 MODEL = "cancer-classifier"
 TAG = f"{MODEL}@v0.1.0"
@@ -147,7 +147,7 @@ def test_promote_on_github_records_a_deployment_and_updates_the_notes(
 def test_a_model_over_the_asset_limit_ships_as_a_dvc_pointer(
     project: Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mlops_ci.services import release
+    from mlops_ci.services.shared import release
 
     monkeypatch.setattr(release, "ASSET_LIMIT", 1024)  # the sample model is ~50 KiB
     result = project.cli("release", "--tag", TAG, "--json")

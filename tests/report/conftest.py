@@ -8,7 +8,7 @@ import pytest
 from report_helpers import Reported, local_env
 
 from mlops_ci.services.report import ReportRequest, generate_report
-from mlops_ci.services.sample_project import SampleProject, copy_sample
+from mlops_ci.services.shared.sample_project import SampleProject, copy_sample
 
 
 @pytest.fixture(scope="session")

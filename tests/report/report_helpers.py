@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_ci.services.report import ReportOutcome, ReportRequest, generate_report
-from mlops_ci.services.sample_project import SampleProject
+from mlops_ci.services.shared.sample_project import SampleProject
 
 RUNNER_VARS = ("GITHUB_", "CI", "RUNNER_")
 

@@ -12,7 +12,7 @@ import click
 import pytest
 from report_helpers import local_env, run_cli
 
-from mlops_ci.services.sample_project import SampleProject, copy_sample
+from mlops_ci.services.shared.sample_project import SampleProject, copy_sample
 
 
 def test_every_option_has_help() -> None:
@@ -32,7 +32,7 @@ def test_demo_builds_the_sample_and_reports(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    import mlops_ci.services.sample_project as sample_module
+    import mlops_ci.services.shared.sample_project as sample_module
 
     # The real builder is exercised by the session fixture; here a copy of its result.
     monkeypatch.setattr(

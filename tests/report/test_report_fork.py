@@ -13,7 +13,7 @@ from report_helpers import checkout_pr, rewrite_pr_payload, run_cli, runner_env
 from mlops_ci.errors import InputError
 from mlops_ci.report.escape import ZWJ
 from mlops_ci.services.post import BundleMetadata, read_bundle, verify_bundle
-from mlops_ci.services.sample_project import SampleProject
+from mlops_ci.services.shared.sample_project import SampleProject
 
 FORK = "octo-fork-user/mlops-demo"
 

@@ -16,7 +16,7 @@ from report_helpers import (
     runner_env,
 )
 
-from mlops_ci.services.sample_project import SampleProject
+from mlops_ci.services.shared.sample_project import SampleProject
 
 MARKER = "<!-- mlops-ci:PR report:pr-report -->"
 

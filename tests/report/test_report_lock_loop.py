@@ -15,7 +15,7 @@ import pytest
 import yaml
 from report_helpers import checkout_pr, pull_request_env, run_cli
 
-from mlops_ci.services.sample_project import SampleProject
+from mlops_ci.services.shared.sample_project import SampleProject
 
 
 def _git(root: Path, *args: str) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 from report_helpers import local_env
 
 from mlops_ci.services.report import ReportRequest, generate_report
-from mlops_ci.services.sample_project import SampleProject
+from mlops_ci.services.shared.sample_project import SampleProject
 
 CREDENTIALS_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
 

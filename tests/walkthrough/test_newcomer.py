@@ -26,7 +26,7 @@ import pytest
 import yaml
 from workflows.test_lint import _actionlint, _schema, _workflows, _zizmor
 
-from mlops_ci.services.sample_project import SampleProject
+from mlops_ci.services.shared.sample_project import SampleProject
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 README = REPO_ROOT / "README.md"

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from mlops_ci.services.sample_project import SampleProject
+from mlops_ci.services.shared.sample_project import SampleProject
 
 from .composite import ActionRun, CompositeRunner, base_environment
 

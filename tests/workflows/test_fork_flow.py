@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from mlops_ci.services.sample_project import SampleProject
+from mlops_ci.services.shared.sample_project import SampleProject
 
 from .composite import CompositeRunner, base_environment
 

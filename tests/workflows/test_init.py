@@ -20,7 +20,7 @@ from mlops_ci.services.init import (
     suggest_config,
     suggest_gates,
 )
-from mlops_ci.services.sample_project import SampleProject
+from mlops_ci.services.shared.sample_project import SampleProject
 
 ALL_WORKFLOWS = [
     "monitor.yml", "on-merge.yml", "pr-report-post.yml", "pr-report.yml", "promote.yml",

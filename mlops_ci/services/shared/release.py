@@ -24,7 +24,7 @@ from typing import Any
 from mlops_ci.core.registry import ArtifactState
 from mlops_ci.core.tags import Action, SemVer, parse_tag
 from mlops_ci.errors import DvcError, GateFailed, InputError, PolicyRefused
-from mlops_ci.services.registry import (
+from mlops_ci.services.shared.registry import (
     GateCheck,
     Registry,
     TagOutcome,
@@ -276,7 +276,7 @@ def ensure_reproducible(root: Path, rev: str, what: str) -> None:
     and every git-tracked metrics file must match the hash `dvc.lock` records
     (`services.verify`). A repository without DVC outputs passes.
     """
-    from mlops_ci.services.verify import verify
+    from mlops_ci.services.shared.verify import verify
 
     result = verify(root, rev)
     if not result.ok:

@@ -17,7 +17,7 @@ from typing import Any
 from mlops_ci.core.promotion import PromotionFacts, PromotionPlan, plan_promotion, plan_rollback
 from mlops_ci.core.tags import next_counter
 from mlops_ci.errors import GitError, PolicyRefused
-from mlops_ci.services.registry import (
+from mlops_ci.services.shared.registry import (
     GateCheck,
     Registry,
     TagOutcome,
@@ -90,7 +90,7 @@ def promote(
 
     The version's commit must first be reproducible from the DVC remote.
     """
-    from mlops_ci.services.release import ensure_reproducible
+    from mlops_ci.services.shared.release import ensure_reproducible
 
     env = os.environ if env is None else env
     reg = open_registry(root, fetch=push)
@@ -217,7 +217,7 @@ def _record_on_github(
     context = RunContext.from_environ(env)
     if context.token is None or not context.repository:
         return None
-    from mlops_ci.services.release import record_stage_on_github
+    from mlops_ci.services.shared.release import record_stage_on_github
 
     environment = reg.model_config(outcome.model).environment_for(outcome.stage or "")
     return record_stage_on_github(reg, context, outcome, environment)
