@@ -1,28 +1,18 @@
-"""`mlops-ci.yaml`: pydantic models of every section, with defaults from `dvc.yaml`.
+"""The pydantic models of every section of `mlops-ci.yaml`, and its JSON Schema.
 
-Loading is strict where a typo would silently change behaviour: unknown keys are
-errors that name the closest valid key, YAML duplicate keys and tabs are errors,
-and paths must stay inside the repository. Every error is one `ConfigError` line
-naming the file, the field (dotted) and, where YAML knows it, the line.
+Every model forbids unknown keys (a typo must not silently change behaviour) and
+paths must stay inside the repository. Reading the file is in `loading`.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
-from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from mlops_ci.errors import ConfigError
-
-CONFIG_FILENAMES = ("mlops-ci.yaml", "mlops-ci.yml", ".mlops-ci.yaml", ".mlops-ci.yml")
 SCHEMA_VERSION = 1
-#: Limits on the YAML node tree, checked before anything else reads it.
-MAX_NODES = 100_000
-MAX_DEPTH = 50
 
 _NAME_RE = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9\-/_]*[a-zA-Z0-9])?$")
 
@@ -187,6 +177,7 @@ class ModelConfig(_Strict):
         return v
 
     def environment_for(self, stage: str) -> str:
+        """The GitHub environment that guards `stage`."""
         return self.environments.get(stage, stage)
 
 
@@ -375,6 +366,7 @@ class Config(_Strict):
         return ModelConfig()
 
     def gates_for_model(self, name: str) -> dict[str, Gate]:
+        """The gates a version of `name` must pass: its own, else `metrics.gates`."""
         model = self.model(name)
         return model.gates or self.metrics.gates
 
@@ -388,258 +380,6 @@ class LoadedConfig(BaseModel):
     path: Path | None
     root: Path
     sources: dict[str, str] = Field(default_factory=dict)
-
-
-# --- YAML loading: safe, with line numbers, duplicate keys and tabs rejected ----------
-
-
-def _yaml_load_with_lines(text: str, filename: str) -> tuple[Any, dict[tuple[str, ...], int]]:
-    """Safe-load YAML and return the data plus a map from key paths to line numbers."""
-    import yaml
-
-    lines: dict[tuple[str, ...], int] = {}
-
-    class _Loader(yaml.SafeLoader):
-        pass
-
-    def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-        loader.flatten_mapping(node)
-        seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            try:
-                hash(key)
-            except TypeError:
-                raise ConfigError(
-                    f"{filename}:{key_node.start_mark.line + 1}: "
-                    "a mapping key must be a plain value",
-                    file=filename,
-                    line=key_node.start_mark.line + 1,
-                ) from None
-            if key in seen:
-                raise ConfigError(
-                    f"{filename}:{key_node.start_mark.line + 1}: duplicate key {key!r} "
-                    f"(first on line {seen[key]})",
-                    file=filename,
-                    line=key_node.start_mark.line + 1,
-                )
-            seen[key] = key_node.start_mark.line + 1
-        return loader.construct_mapping(node, deep=True)
-
-    _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
-
-    # Record the line of every key path by walking the node tree once (iteratively, with
-    # a budget: aliases make a tree of a few lines expand to billions of nodes).
-    def walk(root: yaml.Node) -> None:
-        stack: list[tuple[yaml.Node, tuple[str, ...]]] = [(root, ())]
-        visited = 0
-        while stack:
-            node, path = stack.pop()
-            visited += 1
-            if visited > MAX_NODES or len(path) > MAX_DEPTH:
-                raise ConfigError(
-                    f"{filename}: too large or nested too deeply "
-                    f"(more than {MAX_NODES:,} values or {MAX_DEPTH} levels; YAML aliases?)",
-                    file=filename,
-                )
-            if isinstance(node, yaml.MappingNode):
-                for key_node, value_node in node.value:
-                    key = str(getattr(key_node, "value", ""))
-                    lines.setdefault((*path, key), key_node.start_mark.line + 1)
-                    stack.append((value_node, (*path, key)))
-            elif isinstance(node, yaml.SequenceNode):
-                for i, item in enumerate(node.value):
-                    lines.setdefault((*path, str(i)), item.start_mark.line + 1)
-                    stack.append((item, (*path, str(i))))
-
-    try:
-        node = yaml.compose(text, Loader=_Loader)
-        if node is not None:
-            walk(node)
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
-    except RecursionError:
-        raise ConfigError(
-            f"{filename}: nested too deeply (more than {MAX_DEPTH} levels)", file=filename
-        ) from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        problem = exc.problem or exc.context or "invalid YAML"
-        where = f"{filename}:{line}" if line else filename
-        hint = None
-        if "\t" in text and ("tab" in str(problem).lower() or "'\\t'" in str(problem)):
-            problem = f"{problem} (YAML does not allow tabs for indentation)"
-            hint = "indent with spaces"
-        raise ConfigError(f"{where}: {problem}", hint=hint, file=filename, line=line) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{filename}: invalid YAML: {_first_line(exc)}", file=filename) from None
-    return data, lines
-
-
-def _first_line(exc: BaseException) -> str:
-    """An exception's message up to its first line break (YAML appends a position)."""
-    return str(exc).strip().split("\n", 1)[0]
-
-
-def _known_keys(model: type[BaseModel]) -> list[str]:
-    return list(model.model_fields)
-
-
-def _model_at(path: tuple[str | int, ...]) -> type[BaseModel] | None:
-    """The pydantic model that holds the field at `path` (for key suggestions)."""
-    model: type[BaseModel] | None = Config
-    for part in path:
-        if model is None:
-            return None
-        field = model.model_fields.get(str(part))
-        if field is None:
-            # Inside a dict of models (models.NAME, gates.KEY, tests.FEATURE): skip the key.
-            continue
-        model = _inner_model(field.annotation)
-    return model
-
-
-def _inner_model(annotation: Any) -> type[BaseModel] | None:
-    from typing import get_args
-
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in get_args(annotation):
-        found = _inner_model(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def format_validation_error(
-    exc: ValidationError, filename: str, lines: Mapping[tuple[str, ...], int]
-) -> ConfigError:
-    """The first validation problem as one line: file:line: field: what was expected."""
-    err = exc.errors()[0]
-    loc = tuple(err["loc"])
-    field = ".".join(p if isinstance(p, str) and p.isprintable() else repr(p) for p in loc)
-    field = field or "(top level)"
-    line = None
-    for n in range(len(loc), 0, -1):
-        line = lines.get(tuple(str(p) for p in loc[:n]))
-        if line:
-            break
-    where = f"{filename}:{line}" if line else filename
-    hint = None
-    if err["type"] == "extra_forbidden":
-        parent = _model_at(loc[:-1])
-        key = str(loc[-1])
-        choices = _known_keys(parent) if parent else []
-        close = difflib.get_close_matches(key, choices, n=1, cutoff=0.5)
-        message = f"{where}: {field}: unknown key"
-        if close:
-            message += f"; did you mean {close[0]!r}?"
-        elif choices:
-            hint = "valid keys here: " + ", ".join(choices)
-    else:
-        msg = err["msg"].removeprefix("Value error, ")
-        value = err.get("input")
-        shown = ""
-        if err["type"] not in ("missing", "value_error") and not isinstance(value, dict | list):
-            shown = f" (got {value!r})"[:120]
-        message = f"{where}: {field}: {msg}{shown}"
-    extra = len(exc.errors()) - 1
-    if extra:
-        hint = (hint + "; " if hint else "") + f"{extra} more problem(s) after fixing this one"
-    return ConfigError(message, hint=hint, file=filename, line=line)
-
-
-def find_config(root: Path) -> Path | None:
-    for name in CONFIG_FILENAMES:
-        candidate = root / name
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def parse_config(text: str | bytes, filename: str = "mlops-ci.yaml") -> Config:
-    """Parse config text; raise one ConfigError line on any problem."""
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ConfigError(
-                f"{filename}: not UTF-8 text (byte {exc.start}: {exc.reason})", file=filename
-            ) from None
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    data, lines = _yaml_load_with_lines(text, filename)
-    if data is None:
-        raise ConfigError(
-            f"{filename}: the file is empty",
-            hint="delete it to use the defaults from dvc.yaml, or run `mlops-ci init`",
-            file=filename,
-        )
-    if not isinstance(data, dict):
-        raise ConfigError(
-            f"{filename}: expected a mapping of sections at the top level, "
-            f"got {type(data).__name__}",
-            file=filename,
-            line=1,
-        )
-    try:
-        return Config.model_validate(data)
-    except ValidationError as exc:
-        raise format_validation_error(exc, filename, lines) from None
-
-
-def load_config(root: Path, path: Path | None = None) -> LoadedConfig:
-    """Load `mlops-ci.yaml` (or `path`) and fill defaults from `dvc.yaml`.
-
-    With no config file, the defaults apply and metrics/params come from `dvc.yaml`
-    (zero-config).
-    """
-    root = root.resolve()
-    config_path = path if path is not None else find_config(root)
-    if config_path is not None:
-        if not config_path.is_file():
-            raise ConfigError(f"{config_path}: no such config file", file=str(config_path))
-        shown = _display_path(config_path, root)
-        try:
-            raw = config_path.read_bytes()
-        except OSError as exc:
-            raise ConfigError(f"{shown}: cannot read: {exc.strerror}", file=shown) from None
-        config = parse_config(raw, shown)
-    else:
-        config = Config()
-    sources: dict[str, str] = {}
-    config = apply_dvc_defaults(config, root, sources)
-    return LoadedConfig(config=config, path=config_path, root=root, sources=sources)
-
-
-def _display_path(path: Path, root: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(root))
-    except ValueError:
-        return str(path)
-
-
-def apply_dvc_defaults(config: Config, root: Path, sources: dict[str, str]) -> Config:
-    """Fill metrics/params files from `dvc.yaml` where the config leaves them empty."""
-    from mlops_ci.dvcfile import read_dvc_yaml
-
-    declared = read_dvc_yaml(root)
-    updates: dict[str, Any] = {}
-    if not config.metrics.files:
-        files = declared.metrics
-        if files:
-            updates["metrics"] = config.metrics.model_copy(update={"files": files})
-            sources["metrics.files"] = "dvc.yaml"
-    else:
-        sources["metrics.files"] = "mlops-ci.yaml"
-    if not config.params.files:
-        files = declared.params or (["params.yaml"] if (root / "params.yaml").is_file() else [])
-        if files:
-            updates["params"] = config.params.model_copy(update={"files": files})
-            sources["params.files"] = "dvc.yaml" if declared.params else "params.yaml"
-    else:
-        sources["params.files"] = "mlops-ci.yaml"
-    return config.model_copy(update=updates) if updates else config
 
 
 def json_schema() -> dict[str, Any]:
