@@ -2,9 +2,10 @@
 
 Every call runs `git` with a list of arguments (never a shell) in the repository root.
 Tags are read in one `git for-each-ref` call, NUL-separated, so a registry of ten
-thousand tags costs one process. Tags are created annotated, pushed one per push
-(GitHub sends no push event when more than three tags arrive in one push), and never
-moved, deleted or force-pushed.
+thousand tags costs one process; a branch's history is one `git log` and the files
+at all its commits one `git cat-file --batch`, however many commits. Tags are created
+annotated, pushed one per push (GitHub sends no push event when more than three tags
+arrive in one push), and never moved, deleted or force-pushed.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from mlops_ci.core.registry import GitTagRecord
-from mlops_ci.errors import GitError, PolicyRefused
+from mlops_ci.errors import GitError, InputError, PolicyRefused
 
 _TAG_FIELDS = (
     "%(refname)",
@@ -157,6 +158,74 @@ class Git:
             if self.run("show-ref", "--verify", "--quiet", ref, check=False).returncode == 0:
                 return ref
         raise GitError(f"branch {branch!r} not found", hint="fetch it, or set default_branch")
+
+    def resolve_branch(self, branch: str) -> str:
+        """A ref for ``branch``: the remote's copy when fetched, else the local branch,
+        else any revision of that name; GitError when there is none."""
+        try:
+            return self.branch_ref(branch)
+        except GitError:
+            try:
+                self.rev_parse(branch)
+            except GitError:
+                raise GitError(
+                    f"branch {branch!r} not found",
+                    hint="fetch it (actions/checkout with fetch-depth: 0), or pass --branch",
+                ) from None
+            return branch
+
+    def toplevel(self) -> Path | None:
+        """The top directory of the repository holding ``root``; None outside one."""
+        proc = self.run("rev-parse", "--show-toplevel", check=False)
+        top = proc.stdout.decode("utf-8", "replace").strip()
+        return Path(top) if proc.returncode == 0 and top else None
+
+    def path_prefix(self) -> str:
+        """Where ``root`` sits inside its repository (``""`` at the top), for
+        ``<rev>:<path>`` names."""
+        return self.run("rev-parse", "--show-prefix").stdout.decode().strip()
+
+    def log_first_parent(self, ref: str, last: int | None) -> list[tuple[str, str, str]]:
+        """(sha, committer date, subject) of ``ref``'s first-parent history, newest first;
+        the newest ``last`` commits, or all when None. One `git log` process."""
+        args = ["log", "-z", "--first-parent", "--format=%H%x00%cI%x00%s"]
+        if last is not None:
+            args.append(f"--max-count={last}")
+        raw = self.run(*args, "--end-of-options", ref, "--").stdout
+        fields = raw.decode("utf-8", "replace").split("\0")
+        commits = []
+        for i in range(0, len(fields) - 2, 3):
+            sha = fields[i].strip()
+            if sha:
+                commits.append((sha, fields[i + 1], fields[i + 2]))
+        return commits
+
+    def read_blobs(self, specs: Sequence[str]) -> list[tuple[str, bytes] | None]:
+        """The blobs ``<rev>:<path>`` names, in one `git cat-file --batch` process.
+
+        Returns (object id, content) per spec, or None where there is no such blob.
+        """
+        if not specs:
+            return []
+        for spec in specs:
+            if "\n" in spec or "\r" in spec:
+                raise InputError(f"{spec!r}: a path with a line break cannot be read in a batch")
+        batch = "".join(f"{s}\n" for s in specs).encode()
+        out = self.run("cat-file", "--batch", input_bytes=batch).stdout
+        results: list[tuple[str, bytes] | None] = []
+        pos = 0
+        for _ in specs:
+            end = out.index(b"\n", pos)
+            header = out[pos:end].decode("utf-8", "replace").split(" ")
+            pos = end + 1
+            if len(header) == 3 and header[2].isdigit():
+                oid, kind, size = header[0], header[1], int(header[2])
+                content = out[pos : pos + size]
+                pos += size + 1  # the content is followed by a newline
+                results.append((oid, content) if kind == "blob" else None)
+            else:  # "<spec> missing" or "<spec> ambiguous"
+                results.append(None)
+        return results
 
     def tags(self) -> list[GitTagRecord]:
         """Every tag with its type, target commit, tagger, date and message (one process)."""

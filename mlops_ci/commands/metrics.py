@@ -57,7 +57,9 @@ def history(  # noqa: PLR0917 - one parameter per option
     """Metric values over the newest commits of a branch (first parent), read from
     git in one pass: a table here, Markdown for reports, or JSON for scripts."""
     from mlops_ci.config import load_config
-    from mlops_ci.services.history import history_json, metric_history, render_history_markdown
+    from mlops_ci.core.metric_history import history_json
+    from mlops_ci.report.history import render_history_markdown
+    from mlops_ci.services.metric_history import metric_history
 
     config = load_config(root, config_path).config
     if branch is None:

@@ -166,7 +166,7 @@ class ReportDocument(_Model):
     plots: list[PlotRow] = Field(default_factory=list)
     reproducibility: Reproducibility = Field(default_factory=Reproducibility)  # type: ignore[arg-type, unused-ignore]
     notes: list[str] = Field(default_factory=list)
-    # `report.trend`: metric history of the base branch, as data (see services/history.py).
+    # `report.trend`: metric history of the base branch, as data (see core/metric_history.py).
     trend: dict[str, Any] | None = None
 
     @property
@@ -341,7 +341,8 @@ def _trend_section(doc: ReportDocument, precision: int) -> Markup:
     """The "trend on main" section from the document's history data (escaped there)."""
     if not doc.trend:
         return Markup("")
-    from mlops_ci.services.history import history_from_json, render_history_markdown
+    from mlops_ci.core.metric_history import history_from_json
+    from mlops_ci.report.history import render_history_markdown
 
     if doc.trend.get("error"):
         branch = md_text(doc.trend.get("branch") or "the default branch", 100)

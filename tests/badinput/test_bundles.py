@@ -423,7 +423,8 @@ def test_hostile_branch_name_in_the_trend_renders_as_text(name: str) -> None:
     span is no protection: the name must arrive as text (it once arrived as raw HTML)."""
     from markdown_it import MarkdownIt
 
-    from mlops_ci.services.history import history_from_json, render_history_markdown
+    from mlops_ci.core.metric_history import history_from_json
+    from mlops_ci.report.history import render_history_markdown
 
     trend = {
         "branch": name, "ref": "r", "files": ["m.json"], "metrics": ["accuracy"],

@@ -9,14 +9,11 @@ from typing import Any
 
 import pytest
 
+from mlops_ci.core.metric_history import history_json
 from mlops_ci.core.metrics import flatten
-from mlops_ci.services import history as history_service
-from mlops_ci.services.history import (
-    history_json,
-    metric_history,
-    read_blobs,
-    render_history_markdown,
-)
+from mlops_ci.report.history import render_history_markdown
+from mlops_ci.services import metric_history as history_service
+from mlops_ci.services.metric_history import metric_history, read_blobs
 
 from .conftest import cli, local_env
 
@@ -185,7 +182,7 @@ def test_registry_history_keeps_its_name() -> None:
 
 def test_trend_section_follows_the_gated_metrics_and_never_raises(dvc_history: Any) -> None:
     from mlops_ci.config import parse_config
-    from mlops_ci.services.history import trend_markdown
+    from mlops_ci.services.metric_history import trend_markdown
 
     config = parse_config(
         "metrics:\n  files: [metrics.json]\n  gates:\n    loss: {direction: lower}\n"
@@ -208,7 +205,7 @@ def test_history_chart_renders_with_mermaid_where_available(
 
 def test_history_survives_json_as_report_data(dvc_history: Any) -> None:
     from mlops_ci.errors import InputError
-    from mlops_ci.services.history import history_from_json
+    from mlops_ci.core.metric_history import history_from_json
 
     history = metric_history(dvc_history.root, "main", None, 100, files=["metrics.json"])
     history.commits[-1].values["accuracy"] = float("nan")
