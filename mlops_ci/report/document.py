@@ -1,0 +1,208 @@
+"""The PR report as data: `report.json`, schema version 1, and how to render it.
+
+`ReportDocument` is the whole report. The service builds it from the diff and the
+gates; `mlops-ci post` validates one from a fork's bundle, so every field has a size
+limit and unknown fields are refused. `RenderOptions` says how `report.render`
+turns it into Markdown.
+
+Pure: data only.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from mlops_ci.core.gates import GateResult, GateSummary
+from mlops_ci.core.metrics import MetricDelta
+from mlops_ci.report.budget import COMMENT_LIMIT
+
+__all__ = [
+    "DEFAULT_TEMPLATE",
+    "SCHEMA_VERSION",
+    "DataDiff",
+    "DataEntry",
+    "GateRow",
+    "MetricRow",
+    "PlotRow",
+    "PlotSeries",
+    "RenderOptions",
+    "ReportDocument",
+    "Reproducibility",
+    "Revision",
+]
+
+SCHEMA_VERSION: Literal[1] = 1
+DEFAULT_TEMPLATE = "pr_report.md.j2"
+
+_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def _revive(value: Any) -> Any:
+    """JSON has no NaN/inf: we write them as strings and read them back as floats."""
+    if isinstance(value, str) and value in _NON_FINITE:
+        return _NON_FINITE[value]
+    return value
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", ser_json_inf_nan="strings")
+
+
+class MetricRow(_Model):
+    """One metric or param at base and head."""
+
+    file: str = Field(max_length=1000)
+    key: str = Field(max_length=1000)
+    base: Any = None
+    head: Any = None
+    status: Literal["changed", "unchanged", "added", "removed", "no_base"]
+    delta: float | None = None
+    delta_pct: float | None = None
+
+    _revive_values = field_validator("base", "head", mode="before")(
+        lambda v: _revive(v)  # noqa: PLW0108 - pydantic needs a plain callable
+    )
+
+    @classmethod
+    def from_delta(cls, row: MetricDelta) -> MetricRow:
+        # Our own diff's rows need no validation (10,000 of them cost 0.1 s otherwise).
+        return cls.model_construct(
+            file=row.file,
+            key=row.key,
+            base=row.base,
+            head=row.head,
+            status=row.status,
+            delta=row.delta,
+            delta_pct=row.delta_pct,
+        )
+
+    def to_delta(self) -> MetricDelta:
+        return MetricDelta(
+            self.file, self.key, self.base, self.head, self.status, self.delta, self.delta_pct
+        )
+
+
+class GateRow(_Model):
+    gate: str = Field(max_length=1000)
+    metric: str = Field(max_length=1000)
+    file: str | None = Field(None, max_length=1000)
+    verdict: Literal["pass", "fail", "skip"]
+    reason: str = Field(max_length=4000)
+    base: Any = None
+    head: Any = None
+
+    _revive_values = field_validator("base", "head", mode="before")(
+        lambda v: _revive(v)  # noqa: PLW0108
+    )
+
+    @classmethod
+    def from_result(cls, result: GateResult) -> GateRow:
+        return cls(
+            gate=result.gate,
+            metric=result.metric,
+            file=result.file,
+            verdict=result.verdict,
+            reason=result.reason,
+            base=result.base,
+            head=result.head,
+        )
+
+
+class DataEntry(_Model):
+    path: str = Field(max_length=4000)
+    status: Literal["added", "modified", "deleted", "renamed", "not in cache"]
+    size_base: int | None = None
+    size_head: int | None = None
+
+
+class DataDiff(_Model):
+    available: bool = False
+    note: str | None = Field(None, max_length=2000)
+    entries: list[DataEntry] = Field(default_factory=list)
+
+
+class PlotSeries(_Model):
+    xs: list[float] = Field(default_factory=list, max_length=100_000)
+    ys: list[float] = Field(default_factory=list, max_length=100_000)
+
+
+class PlotRow(_Model):
+    id: str = Field(max_length=1000)
+    title: str = Field("", max_length=1000)
+    x: str = Field("x", max_length=200)
+    y: str = Field("y", max_length=200)
+    head: PlotSeries | None = None
+    base: PlotSeries | None = None
+
+
+class Revision(_Model):
+    ref: str | None = Field(None, max_length=1000)
+    sha: str | None = Field(None, max_length=64)
+
+
+class Reproducibility(_Model):
+    run_seconds: float | None = None
+    pipeline: str | None = Field(None, max_length=2000)
+    stages: dict[str, str] = Field(default_factory=dict)
+    versions: dict[str, str] = Field(default_factory=dict)
+
+
+class ReportDocument(_Model):
+    """`report.json`: everything the PR report shows, as data (schema version 1)."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    generator: str = Field("mlops-ci", max_length=200)
+    repository: str | None = Field(None, max_length=200)
+    pr_number: int | None = None
+    run_url: str | None = Field(None, max_length=2000)
+    base: Revision = Field(default_factory=Revision)  # type: ignore[arg-type, unused-ignore]
+    head: Revision = Field(default_factory=Revision)  # type: ignore[arg-type, unused-ignore]
+    baseline: str = Field("dvc", max_length=50)
+    verdict: Literal["pass", "fail", "none"] = "none"
+    metrics: list[MetricRow] = Field(default_factory=list)
+    params: list[MetricRow] = Field(default_factory=list)
+    gates: list[GateRow] = Field(default_factory=list)
+    metrics_no_base: dict[str, str] = Field(default_factory=dict)
+    params_no_base: dict[str, str] = Field(default_factory=dict)
+    data: DataDiff = Field(default_factory=DataDiff)  # type: ignore[arg-type, unused-ignore]
+    plots: list[PlotRow] = Field(default_factory=list)
+    reproducibility: Reproducibility = Field(default_factory=Reproducibility)  # type: ignore[arg-type, unused-ignore]
+    notes: list[str] = Field(default_factory=list)
+    # `report.trend`: metric history of the base branch, as data (see core/metric_history.py).
+    trend: dict[str, Any] | None = None
+
+    @property
+    def failed_gates(self) -> list[GateRow]:
+        return [g for g in self.gates if g.verdict == "fail"]
+
+    def with_lock_problem(self, reason: str) -> ReportDocument:
+        """A stale `dvc.lock` under `pipeline.lock: check` fails the report like a gate."""
+        row = GateRow(gate="dvc.lock", metric="dvc.lock", verdict="fail", reason=reason[:4000])
+        return self.model_copy(update={"gates": [*self.gates, row], "verdict": "fail"})
+
+    def with_gates(self, summary: GateSummary) -> ReportDocument:
+        return self.model_copy(
+            update={
+                "gates": [GateRow.from_result(r) for r in summary.results],
+                "verdict": summary.verdict,
+            }
+        )
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """How to render: from `report:` in mlops-ci.yaml, plus the marker."""
+
+    marker: str
+    fold_unchanged: bool = True
+    max_rows: int = 200
+    precision: int = 4
+    template_text: str | None = None
+    template_name: str = DEFAULT_TEMPLATE
+    limit: int = COMMENT_LIMIT
+    full_report_url: str | None = None
+    plot_points: int = 50
