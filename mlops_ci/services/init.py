@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
+from mlops_ci.adapters.files import write_atomic
+from mlops_ci.adapters.git import Git
 from mlops_ci.config import find_config, parse_config
-from mlops_ci.errors import ConfigError, InputError, MlopsCIError
+from mlops_ci.errors import ConfigError, GitError, InputError, MlopsCIError
 
 CONFIG_FILENAME = "mlops-ci.yaml"
 WORKFLOWS_DIR = PurePosixPath(".github/workflows")
@@ -267,32 +267,18 @@ def suggest_config(root: Path) -> str:
     return text
 
 
-def _git(root: Path, *args: str) -> str | None:
-    try:
-        result = subprocess.run(
-            ["git", *args], cwd=root, capture_output=True, text=True, check=False, timeout=30
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return result.stdout.strip() if result.returncode == 0 else None
-
-
 def detect_repository(project: Path) -> tuple[Path, str]:
-    """The git top level holding `project` (or `project` itself) and its default branch."""
-    top = _git(project, "rev-parse", "--show-toplevel")
-    repo_root = Path(top).resolve() if top else project
-    branch = None
-    head = _git(repo_root, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD")
-    if head and "/" in head:
-        branch = head.split("/", 1)[1]
-    if branch is None:
-        for candidate in ("main", "master"):
-            if _git(repo_root, "rev-parse", "--verify", "--quiet", f"refs/heads/{candidate}"):
-                branch = candidate
-                break
-    if branch is None:
-        branch = _git(repo_root, "symbolic-ref", "--quiet", "--short", "HEAD") or "main"
-    return repo_root, branch
+    """The git top level holding `project` (or `project` itself) and its default branch
+    (`main` when git cannot tell, or there is no git at all: init works before `git init`)."""
+    try:
+        top = Git(project).toplevel()
+    except GitError:  # git is not installed
+        top = None
+    repo_root = top.resolve() if top else project
+    try:
+        return repo_root, Git(repo_root).default_branch()
+    except GitError:
+        return repo_root, "main"
 
 
 def plan(
@@ -365,21 +351,9 @@ def apply(files: Sequence[PlannedFile], *, force: bool = False) -> InitResult:
             file=conflicts[0],
         )
     for planned in to_write:
-        _write_atomic(planned.path, planned.content)
+        write_atomic(planned.path, planned.content)
         result.written.append(planned.shown)
     return result
-
-
-def _write_atomic(path: Path, content: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(content)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def next_steps(journeys: Sequence[str]) -> list[str]:
