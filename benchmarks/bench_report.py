@@ -87,15 +87,17 @@ def main() -> None:
     args = parser.parse_args()
 
     from mlops_ci.services.report import ReportRequest, generate_report
+    from mlops_ci.services.shared.job import Job
 
     with tempfile.TemporaryDirectory(prefix="bench-report-") as tmp:
         root = Path(tmp) / "repo"
         base = build(root, args.metrics, args.params)
         env = {k: v for k, v in ENV.items() if not k.startswith("GITHUB_") and k != "CI"}
-        request = ReportRequest(root=root, base=base, run=False, publish="none", env=env)
+        request = ReportRequest(root=root, base=base, run=False, publish="none")
+        job = Job.from_environ(env)
 
-        outcome = generate_report(request)  # warm-up: imports, file cache
-        ours = timed(lambda: generate_report(request), args.repeat)
+        outcome = generate_report(request, job)  # warm-up: imports, file cache
+        ours = timed(lambda: generate_report(request, job), args.repeat)
         cli = timed(
             lambda: run(
                 [sys.executable, "-m", "mlops_ci", "report", "--no-run", "--publish", "none",

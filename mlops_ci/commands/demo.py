@@ -19,14 +19,19 @@ import click
 def demo(directory: Path | None, quiet: bool) -> None:
     """Build a sample ML project (git, DVC, a scikit-learn model, a local DVC remote),
     open a "pull request" branch on it, and show its PR report."""
-    from mlops_ci.commands.report import print_markdown, progress
-    from mlops_ci.services.demo import run_demo
+    from mlops_ci.commands.progress import command_job
+    from mlops_ci.commands.report import print_markdown
+    from mlops_ci.services.demo import local_environment, prepare_demo
+    from mlops_ci.services.report import ReportRequest, generate_report
 
-    with progress(os.environ.get("GITHUB_ACTIONS") == "true", quiet) as (sink, group):
-        outcome = run_demo(directory, sink=sink, group=group)
-    report = outcome.report
+    with command_job(quiet=quiet, env=local_environment(os.environ)) as job:
+        project = prepare_demo(directory, job.progress)
+        request = ReportRequest(
+            root=project, publish="local", fail_on_gate=False, own_python_first=True
+        )
+        report = generate_report(request, job)
     print_markdown(report.markdown)
-    click.echo(f"Project:  {outcome.project}  (branch pr/tune-model vs main)")
+    click.echo(f"Project:  {project}  (branch pr/tune-model vs main)")
     click.echo(f"Report:   {report.report_md}")
     click.echo(f"Data:     {report.report_json}")
-    click.echo(f"Try:      cd {outcome.project} && mlops-ci report --no-run")
+    click.echo(f"Try:      cd {project} && mlops-ci report --no-run")

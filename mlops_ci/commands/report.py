@@ -3,59 +3,19 @@
 from __future__ import annotations
 
 import os
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from mlops_ci.commands.options import config_option, root_option
+from mlops_ci.commands.progress import command_job, console
+
+if TYPE_CHECKING:
+    from mlops_ci.services.report import ReportOutcome
+    from mlops_ci.services.shared.job import Job
 
 PUBLISH_CHOICES = ("auto", "github", "local", "artifact", "none")
-
-
-def _console() -> Any:
-    from rich.console import Console
-
-    return Console(stderr=False, highlight=False, soft_wrap=True)
-
-
-@contextmanager
-def progress(on_runner: bool, quiet: bool) -> Iterator[tuple[Any, Any]]:
-    """(line sink, group factory): plain lines in log groups on a runner, a spinner locally."""
-    from mlops_ci.adapters.actions import ActionsRuntime
-
-    runtime = ActionsRuntime.from_environ(os.environ)
-    if on_runner:
-
-        def sink(line: str) -> None:
-            sys.stdout.write(line + "\n")
-            sys.stdout.flush()
-
-        yield sink, runtime.group
-        return
-    console = _console()
-    status = console.status("Working…", spinner="dots")
-    status.start()
-
-    def local_sink(line: str) -> None:
-        if not quiet:
-            from rich.text import Text
-
-            console.print(Text(line, style="dim"))
-
-    @contextmanager
-    def group(title: str) -> Iterator[None]:
-        status.update(f"Running {title}…")
-        console.print(f"[bold]── {title}[/bold]", markup=True, highlight=False)
-        yield
-
-    try:
-        yield local_sink, group
-    finally:
-        status.stop()
 
 
 def print_markdown(markdown: str) -> None:
@@ -63,7 +23,17 @@ def print_markdown(markdown: str) -> None:
 
     from mlops_ci.secrets import redact
 
-    _console().print(Markdown(redact(markdown)))
+    console().print(Markdown(redact(markdown)))
+
+
+def set_report_outputs(job: Job, outcome: ReportOutcome) -> None:
+    """The report's step outputs and job summary: written here and nowhere else."""
+    if not job.on_runner:
+        return
+    job.actions.append_summary(outcome.full_markdown or outcome.markdown)
+    job.actions.set_output("gate", outcome.document.verdict)
+    job.actions.set_output("report-path", str(outcome.report_md))
+    job.actions.set_output("comment-url", outcome.comment_url or "")
 
 
 @click.command("report")
@@ -129,7 +99,6 @@ def report(  # noqa: PLR0917 - one parameter per option
     """
     from mlops_ci.services.report import ReportRequest, check_gates, generate_report
 
-    on_runner = os.environ.get("GITHUB_ACTIONS") == "true"
     request = ReportRequest(
         root=root,
         config_path=config_path,
@@ -139,15 +108,15 @@ def report(  # noqa: PLR0917 - one parameter per option
         publish=publish,  # type: ignore[arg-type]
         dry_run=dry_run,
         fail_on_gate=fail_on_gate,
-        env=dict(os.environ),
     )
-    with progress(on_runner, quiet) as (sink, group):
-        outcome = generate_report(request, sink=sink, group=group)
+    with command_job(quiet=quiet) as job:
+        outcome = generate_report(request, job)
+    set_report_outputs(job, outcome)
     show(outcome, as_json=as_json)
     check_gates(outcome)
 
 
-def show(outcome: Any, *, as_json: bool = False) -> None:
+def show(outcome: ReportOutcome, *, as_json: bool = False) -> None:
     """Print the outcome of a report for a person (or report.json with --json)."""
     if as_json:
         click.echo(outcome.report_json.read_text("utf-8"), nl=False)
@@ -207,10 +176,14 @@ def post(  # noqa: PLR0917 - one parameter per option
     from mlops_ci.errors import GateFailed
     from mlops_ci.services.post import post_bundle
 
-    outcome = post_bundle(
-        bundle, root=root, env=dict(os.environ), run_id=run_id, config_path=config_path,
-        dry_run=dry_run,
-    )  # fmt: skip
+    with command_job() as job:
+        outcome = post_bundle(
+            bundle, job, root=root, run_id=run_id, config_path=config_path, dry_run=dry_run
+        )
+    if job.on_runner:
+        job.actions.append_summary(outcome.markdown)
+        job.actions.set_output("gate", outcome.document.verdict)
+        job.actions.set_output("comment-url", outcome.comment_url or "")
     if dry_run:
         click.echo("── dry run: this comment would be posted:")
         click.echo(outcome.markdown)

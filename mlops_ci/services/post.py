@@ -18,24 +18,29 @@ was written by code from the fork, so everything in it is untrusted:
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from mlops_ci.config import Config, load_config
+from mlops_ci.config import load_config
+from mlops_ci.context import RunContext
 from mlops_ci.core import gates as core_gates
 from mlops_ci.core.metrics import DiffResult
-from mlops_ci.errors import GitHubError, InputError
-from mlops_ci.report.render import RenderOptions, ReportDocument, render_markdown, summary_line
+from mlops_ci.errors import InputError
+from mlops_ci.report.render import RenderOptions, ReportDocument, render_markdown
+from mlops_ci.services.shared.job import Job
+from mlops_ci.services.shared.publish import publish_to_github, report_marker
+from mlops_ci.services.shared.trend import collect_trend
+
+if TYPE_CHECKING:
+    from mlops_ci.adapters.github import GitHubRepo
 
 MAX_BUNDLE_BYTES = 4 * 1024 * 1024
 BUNDLE_FILES = ("report.json", "metadata.json")
-CHECK_RUN_NAME = "mlops-ci report"
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 _REPO = re.compile(r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")
 
@@ -66,75 +71,13 @@ class BundleMetadata(BaseModel):
         return value
 
 
-def report_marker(workflow: str, config: Config) -> str:
-    from mlops_ci.adapters.github import comment_marker
-
-    return comment_marker(workflow or "mlops-ci", config.report.marker)
-
-
-def publish_to_github(
-    document: ReportDocument,
-    markdown: str,
-    ctx: Any,
-    config: Config,
-    *,
-    workflow: str | None = None,
-    head_sha: str | None = None,
-    gh: Any = None,
-) -> str | None:
-    """Sticky comment (when there is a PR) and a check run; returns the comment URL."""
-    from mlops_ci.adapters.github import GitHubRepo
-
-    gh = gh or GitHubRepo.for_run(ctx)
-    workflow_name = workflow if workflow is not None else (ctx.workflow or "mlops-ci")
-    number = document.pr_number or ctx.pr_number
-    summary_url = f"{ctx.run_url}#summary" if ctx.run_url else None
-    url = None
-    if number:
-        result = gh.upsert_comment(
-            number,
-            markdown,
-            workflow=workflow_name,
-            kind=config.report.marker,
-            mode=config.report.comment,
-            full_report_url=summary_url,
-        )
-        url = result.url if result is not None else None
-    sha = head_sha or ctx.head_sha or document.head.sha
-    if config.report.check_run and sha:
-        conclusion = {"fail": "failure", "pass": "success"}.get(document.verdict, "neutral")
-        try:
-            gh.publish_check_run(
-                CHECK_RUN_NAME,
-                sha,
-                conclusion,
-                title=summary_line(document),
-                summary=markdown,
-                details_url=ctx.run_url or None,
-                full_report_url=summary_url,
-            )
-        except GitHubError as exc:
-            # The comment is out; a missing `checks: write` should not hide it behind exit 1.
-            _warn(f"the check run was not published: {exc.message}", exc.hint)
-    return url
-
-
-def _warn(message: str, hint: str | None = None) -> None:
-    import sys
-
-    from mlops_ci.adapters.actions import ActionsRuntime
-
-    print(f"warning: {message}", file=sys.stderr)
-    if hint:
-        print(f"hint: {hint}", file=sys.stderr)
-    ActionsRuntime.from_environ(os.environ).warning(message)
-
-
 # --- the fork bundle ------------------------------------------------------------------
 
 
 @dataclass
 class PostOutcome:
+    """The comment re-rendered from a fork's bundle, and where it was posted."""
+
     document: ReportDocument
     markdown: str
     comment_url: str | None = None
@@ -179,9 +122,9 @@ def _first_error(exc: ValidationError) -> str:
 
 def verify_bundle(
     metadata: BundleMetadata,
-    ctx: Any,
+    ctx: RunContext,
     run_id: str | None,
-    pull_head: Any = None,
+    pull_head: Callable[[int], str | None] | None = None,
 ) -> Mapping[str, Any]:
     """Check that the bundle belongs to this repository and to the triggering run.
 
@@ -235,27 +178,21 @@ def verify_bundle(
 
 def post_bundle(
     bundle: Path,
+    job: Job,
     *,
     root: Path,
-    env: Mapping[str, str] | None = None,
     run_id: str | None = None,
     config_path: Path | None = None,
     dry_run: bool = False,
-    gh: Any = None,
+    gh: GitHubRepo | None = None,
 ) -> PostOutcome:
     """Validate a fork's bundle and publish a comment re-rendered from its data."""
-    from mlops_ci.adapters.actions import ActionsRuntime
-    from mlops_ci.context import RunContext
-
-    env = dict(os.environ if env is None else env)
-    ctx = RunContext.from_environ(env)
-    runtime = ActionsRuntime.from_environ(env)
-    if ctx.token is not None:
-        runtime.mask(ctx.token.get_secret_value())
-    metadata, untrusted = read_bundle(bundle)
     from mlops_ci.adapters.github import GitHubRepo
-    from mlops_ci.services.report import collect_trend
 
+    ctx = job.context
+    if ctx.token is not None:
+        job.actions.mask(ctx.token.get_secret_value())
+    metadata, untrusted = read_bundle(bundle)
     loaded = load_config(root, config_path)
     config = loaded.config
     if gh is None and (not dry_run or ctx.token is not None):
@@ -294,11 +231,7 @@ def post_bundle(
     outcome = PostOutcome(document=document, markdown=markdown, dry_run=dry_run)
     if not dry_run:
         outcome.comment_url = publish_to_github(
-            document, markdown, ctx, config,
+            document, markdown, ctx, config, job.progress,
             workflow=workflow_name, head_sha=metadata.head_sha, gh=gh,
         )  # fmt: skip
-    if runtime.on_runner:
-        runtime.append_summary(markdown)
-        runtime.set_output("gate", document.verdict)
-        runtime.set_output("comment-url", outcome.comment_url or "")
     return outcome

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from mlops_ci.services.report import ReportRequest, generate_report
+from mlops_ci.services.shared.job import Job
 
 from .harness import run_case
 from .repos import commit, config_yaml, git, make_repo
@@ -61,7 +62,8 @@ def fork_bundle(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "GITHUB_RUN_ID": str(RUN_ID),
     }
     outcome = generate_report(
-        ReportRequest(root=root, run=False, publish="auto", output=base / "out", env=env)
+        ReportRequest(root=root, run=False, publish="auto", output=base / "out"),
+        Job.from_environ(env),
     )
     assert outcome.bundle_dir is not None
     return {
@@ -403,7 +405,9 @@ def test_crafted_names_are_escaped_and_the_gate_still_refuses(
     from mlops_ci.services.post import post_bundle
 
     env = {**_workflow_run_env(tmp_path, payloads_dir, fork_bundle["head_sha"])}
-    markdown = post_bundle(bundle, root=_trusted(fork_bundle), env=env, dry_run=True).markdown
+    markdown = post_bundle(
+        bundle, Job.from_environ(env), root=_trusted(fork_bundle), dry_run=True
+    ).markdown
     # As a CommonMark renderer with raw HTML and tables on (GitHub's behaviour) sees it.
     from markdown_it import MarkdownIt
 

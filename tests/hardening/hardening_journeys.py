@@ -159,10 +159,13 @@ def _prepare_post(sample: SampleProject) -> None:
     from types import SimpleNamespace
 
     from mlops_ci.services.report import ReportRequest, generate_report, write_bundle
+    from mlops_ci.services.shared.job import Job
 
     _prepare_pr_checkout(sample)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "CI"))}
-    outcome = generate_report(ReportRequest(root=sample.root, run=False, publish="none", env=env))
+    outcome = generate_report(
+        ReportRequest(root=sample.root, run=False, publish="none"), Job.from_environ(env)
+    )
     ctx = SimpleNamespace(
         repository="octo-org/mlops-demo", pr_number=1, head_sha=sample.pr_sha, run_id=str(RUN_ID)
     )
@@ -370,17 +373,19 @@ PROMOTE = Journey(
 
 
 def _prepare_two_versions(sample: SampleProject) -> None:
+    from mlops_ci.context import RunContext
     from mlops_ci.services.shared.promote import promote
     from mlops_ci.services.shared.registry import register
 
     root = sample.root
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "CI"))}
+    context = RunContext.from_environ(env)
     _in_process(PREPARE_DATES[0], register, root, MODEL, version="v0.1.0", push=True)
-    _in_process(PREPARE_DATES[1], promote, root, MODEL, "staging", push=True, env=env)
+    _in_process(PREPARE_DATES[1], promote, root, MODEL, "staging", push=True, context=context)
     git(root, "commit", "-q", "--allow-empty", "-m", "Second version", date=PREPARE_DATES[2])
     git(root, "push", "-q", "origin", "main")
     _in_process(PREPARE_DATES[3], register, root, MODEL, version="v0.2.0", push=True)
-    _in_process(PREPARE_DATES[4], promote, root, MODEL, "staging", push=True, env=env)
+    _in_process(PREPARE_DATES[4], promote, root, MODEL, "staging", push=True, context=context)
 
 
 def _rollback_seed(ws: Workspace) -> None:
@@ -436,7 +441,7 @@ def _prepare_monitor(sample: SampleProject) -> None:
 
 
 def _check_monitor(ws: Workspace) -> tuple[list[str], list[str]]:
-    from mlops_ci.services.monitor import issue_marker
+    from mlops_ci.core.markers import drift_issue_marker as issue_marker
 
     state = ws.double.state
     marker = issue_marker(MODEL)
@@ -511,7 +516,7 @@ def _prepare_retrain(sample: SampleProject) -> None:
 def _retrain_seed(ws: Workspace) -> None:
     from hardening_harness import OriginBranches
 
-    from mlops_ci.services.monitor import issue_marker
+    from mlops_ci.core.markers import drift_issue_marker as issue_marker
 
     if ws.data.get("dvc_push"):
         config = ws.root / "mlops-ci.yaml"

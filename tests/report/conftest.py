@@ -8,6 +8,7 @@ import pytest
 from report_helpers import Reported, local_env
 
 from mlops_ci.services.report import ReportRequest, generate_report
+from mlops_ci.services.shared.job import Job, SinkProgress
 from mlops_ci.services.shared.sample_project import SampleProject, copy_sample
 
 
@@ -20,7 +21,7 @@ def reported_sample(
     subprocess.run(["git", "checkout", "-q", sample.pr_branch], cwd=sample.root, check=True)
     lines: list[str] = []
     outcome = generate_report(
-        ReportRequest(root=sample.root, run=True, publish="local", env=local_env()),
-        sink=lines.append,
+        ReportRequest(root=sample.root, run=True, publish="local"),
+        Job.from_environ(local_env(), progress=SinkProgress(sink=lines.append)),
     )
     return Reported(sample, outcome, lines)

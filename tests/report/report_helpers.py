@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_ci.services.report import ReportOutcome, ReportRequest, generate_report
+from mlops_ci.services.shared.job import Job
 from mlops_ci.services.shared.sample_project import SampleProject
 
 RUNNER_VARS = ("GITHUB_", "CI", "RUNNER_")
@@ -51,8 +52,8 @@ def dvc_oracle(root: Path, base: str, kind: str, targets: list[str]) -> dict[str
 def run_report(root: Path, env: Mapping[str, str] | None = None, **kwargs: Any) -> ReportOutcome:
     kwargs.setdefault("run", False)
     kwargs.setdefault("publish", "none")
-    request = ReportRequest(root=root, env=dict(env if env is not None else local_env()), **kwargs)
-    return generate_report(request)
+    request = ReportRequest(root=root, **kwargs)
+    return generate_report(request, Job.from_environ(dict(env if env is not None else local_env())))
 
 
 @dataclass

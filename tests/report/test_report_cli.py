@@ -170,7 +170,7 @@ def test_trend_on_main_section(sample_project: SampleProject) -> None:
 def test_trend_of_a_missing_branch_is_a_note_not_a_crash(sample_project: SampleProject) -> None:
     from mlops_ci.config import load_config
     from mlops_ci.report.render import RenderOptions, ReportDocument, render_markdown
-    from mlops_ci.services.report import collect_trend
+    from mlops_ci.services.shared.trend import collect_trend
 
     trend = collect_trend(sample_project.root, load_config(sample_project.root), "no-such-branch")
     assert trend["branch"] == "no-such-branch"

@@ -209,7 +209,7 @@ def test_dvc_output_at_base_is_read_through_dvc(reported_sample: Reported, tmp_p
     """A metrics file that is a cached DVC output (not in git) is read at the base via DVC."""
     from mlops_ci.adapters.dvc import Dvc
     from mlops_ci.adapters.git import Git
-    from mlops_ci.services.report import BaseReader
+    from mlops_ci.services.shared.baseline import BaseReader
 
     sample = reported_sample.sample
     reader = BaseReader(Git(sample.root), Dvc(sample.root), sample.main_sha, "dvc")

@@ -12,6 +12,7 @@ from pathlib import Path
 from report_helpers import local_env
 
 from mlops_ci.services.report import ReportRequest, generate_report
+from mlops_ci.services.shared.job import Job, SinkProgress
 from mlops_ci.services.shared.sample_project import SampleProject
 
 CREDENTIALS_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
@@ -55,8 +56,8 @@ def test_data_in_s3_is_pulled_and_reported(sample_project: SampleProject, s3_end
 
     lines: list[str] = []
     outcome = generate_report(
-        ReportRequest(root=root, run=True, publish="none", env=local_env(**_credentials())),
-        sink=lines.append,
+        ReportRequest(root=root, run=True, publish="none"),
+        Job.from_environ(local_env(**_credentials()), progress=SinkProgress(sink=lines.append)),
     )
     assert (root / "data" / "breast_cancer.csv").is_file()
     assert (root / "models" / "model.pkl").is_file()
@@ -76,7 +77,7 @@ def test_dvc_output_at_base_comes_from_the_s3_remote(
 
     from mlops_ci.adapters.dvc import Dvc
     from mlops_ci.adapters.git import Git
-    from mlops_ci.services.report import BaseReader
+    from mlops_ci.services.shared.baseline import BaseReader
 
     root = sample_project.root
     boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(

@@ -65,6 +65,16 @@ class QuietProgress:
 
 
 @dataclass
+class SinkProgress(QuietProgress):
+    """Progress that hands each line to `sink` and shows nothing else (library use)."""
+
+    sink: LineSink = field(default=lambda text: None)
+
+    def line(self, text: str) -> None:
+        self.sink(text)
+
+
+@dataclass
 class RunnerProgress:
     """Progress on a runner: plain lines inside foldable log groups; warnings annotated."""
 

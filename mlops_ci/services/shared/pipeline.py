@@ -39,11 +39,9 @@ def tool_versions() -> dict[str, str]:
     return found
 
 
-
 @contextmanager
 def no_group(title: str) -> Iterator[None]:
     yield
-
 
 
 @dataclass

@@ -39,7 +39,7 @@ def report_marker(workflow: str, config: Config) -> str:
     return comment_marker(workflow or "mlops-ci", config.report.marker)
 
 
-def publish_to_github(  # noqa: PLR0913 - the poster's inputs, each from a different source
+def publish_to_github(
     document: ReportDocument,
     markdown: str,
     ctx: RunContext,

@@ -1,0 +1,76 @@
+"""How commands show progress, and the one place a command reads its environment.
+
+On a runner, work is plain lines inside foldable log groups; in a terminal, a spinner
+names the step while the pipeline's output scrolls by dimmed. Services never know
+which: they receive a `Job` whose `progress` is one of these.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mlops_ci.services.shared.job import Job
+
+
+def console(*, stderr: bool = False) -> Any:
+    """A rich console for people (imported only when something is printed)."""
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+@dataclass
+class TerminalProgress:
+    """Progress for a person at a terminal: a spinner and dimmed child output."""
+
+    quiet: bool
+    status: Any
+    out: Any
+
+    def line(self, text: str) -> None:
+        if not self.quiet:
+            from rich.text import Text
+
+            self.out.print(Text(text, style="dim"))
+
+    @contextmanager
+    def _section(self, title: str) -> Iterator[None]:
+        self.status.update(f"Running {title}…")
+        self.out.print(f"[bold]── {title}[/bold]", markup=True, highlight=False)
+        yield
+
+    def group(self, title: str) -> AbstractContextManager[None]:
+        return self._section(title)
+
+    def warning(self, message: str, hint: str | None = None) -> None:
+        sys.stderr.write(f"warning: {message}\n" + (f"hint: {hint}\n" if hint else ""))
+        sys.stderr.flush()
+
+    def advance(self, what: str, done: int, total: int | None) -> None:
+        shown = f"{done:,}/{total:,}" if total else f"{done:,}"
+        self.status.update(f"Reading {what}… {shown}")
+
+
+@contextmanager
+def command_job(*, quiet: bool = False, env: Mapping[str, str] | None = None) -> Iterator[Job]:
+    """The `Job` of one command: environment read once, progress shown as befits where
+    it runs. A spinner runs for the duration of the `with` block in a terminal."""
+    from mlops_ci.services.shared.job import Job
+
+    environ = dict(os.environ if env is None else env)
+    if environ.get("GITHUB_ACTIONS") == "true":
+        yield Job.from_environ(environ)
+        return
+    out = console()
+    status = out.status("Working…", spinner="dots")
+    status.start()
+    try:
+        yield Job.from_environ(environ, progress=TerminalProgress(quiet, status, out))
+    finally:
+        status.stop()

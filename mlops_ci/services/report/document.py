@@ -1,0 +1,211 @@
+"""The PR report as data: base and head collected, diffed and judged by the gates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlops_ci.adapters.dvc import Dvc, stage_hashes
+from mlops_ci.adapters.git import Git
+from mlops_ci.config import Config, LoadedConfig
+from mlops_ci.context import RunContext
+from mlops_ci.core import gates as core_gates
+from mlops_ci.core import metrics as core_metrics
+from mlops_ci.core.formats import parse_metrics, parse_params
+from mlops_ci.errors import InputError
+from mlops_ci.report.render import (
+    DataDiff,
+    MetricRow,
+    PlotRow,
+    RenderOptions,
+    ReportDocument,
+    Reproducibility,
+    Revision,
+)
+from mlops_ci.services.report.collect import collect_data_diff, collect_plots
+from mlops_ci.services.shared.baseline import (
+    BaseReader,
+    Collected,
+    read_side,
+    resolve_base,
+    workspace_reader,
+)
+from mlops_ci.services.shared.job import Job
+from mlops_ci.services.shared.pipeline import (
+    PipelineRun,
+    base_worktree,
+    run_pipeline,
+    tool_versions,
+)
+from mlops_ci.services.shared.publish import report_marker
+from mlops_ci.services.shared.trend import collect_trend
+
+
+def _head_ref(git: Git, ctx: RunContext) -> str | None:
+    if ctx.head_ref:
+        return ctx.head_ref
+    proc = git.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False)
+    return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+
+
+def _template(loaded: LoadedConfig) -> tuple[str | None, str]:
+    """(template text or None for the packaged one, template name)."""
+    config = loaded.config
+    if not config.report.template:
+        return None, "pr_report.md.j2"
+    path = loaded.root / config.report.template
+    if not path.is_file():
+        raise InputError(
+            f"{config.report.template}: report template not found",
+            file=config.report.template,
+        )
+    try:
+        return path.read_text("utf-8"), config.report.template
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{config.report.template}: the report template is not UTF-8 text (byte {exc.start})",
+            file=config.report.template,
+        ) from None
+
+
+def render_options(
+    loaded: LoadedConfig, ctx: RunContext, full_report_url: str | None
+) -> RenderOptions:
+    """How this repository wants its report rendered (`report:` in mlops-ci.yaml)."""
+    config = loaded.config
+    template_text, template_name = _template(loaded)
+    return RenderOptions(
+        marker=report_marker(ctx.workflow, config),
+        fold_unchanged=config.report.fold_unchanged,
+        max_rows=config.report.max_rows,
+        precision=config.report.precision,
+        template_text=template_text,
+        template_name=template_name,
+        full_report_url=full_report_url,
+        plot_points=min(config.plots.max_points, 100),
+    )
+
+
+@dataclass
+class _Sides:
+    """Everything read at the base and at the head."""
+
+    head_metrics: Collected
+    head_params: Collected
+    base_metrics: Collected
+    base_params: Collected
+    plots: list[PlotRow]
+    data: DataDiff
+
+
+def _collect_sides(
+    root: Path, config: Config, reader: BaseReader, *, declared_plots: list[dict[str, Any]]
+) -> _Sides:
+    metric_files = list(config.metrics.files)
+    param_files = list(config.params.files)
+    head = workspace_reader(root)
+    if config.baseline == "none":
+        base_metrics = Collected(missing=dict.fromkeys(metric_files, "baseline: none"))
+        base_params = Collected(missing=dict.fromkeys(param_files, "baseline: none"))
+    else:
+        base_metrics = read_side(metric_files, reader.read, parse_metrics)
+        base_params = read_side(param_files, reader.read, parse_params)
+    plots = (
+        collect_plots(declared_plots, root, reader if config.baseline != "none" else None)
+        if config.plots.enabled
+        else []
+    )
+    data = (
+        collect_data_diff(reader.dvc, reader.git, root, reader.sha, reader.tracked)
+        if config.data.diff
+        else DataDiff(available=False, note="Data diff is off (data.diff: false).")
+    )
+    return _Sides(
+        head_metrics=read_side(metric_files, head, parse_metrics),
+        head_params=read_side(param_files, head, parse_params),
+        base_metrics=base_metrics,
+        base_params=base_params,
+        plots=plots,
+        data=data,
+    )
+
+
+def _diff(base: Collected, head: Collected, files: list[str]) -> core_metrics.DiffResult:
+    return core_metrics.diff(
+        base.files, {**head.files, **dict.fromkeys(head.missing)}, files=files, no_base=base.missing
+    )
+
+
+def _notes(notes: list[str], run: PipelineRun | None, sides: _Sides, config: Config) -> list[str]:
+    if run is not None:
+        notes.extend(run.notes)
+    for name, why in sides.head_metrics.missing.items():
+        notes.append(f"{name}: {why}")
+    if not config.metrics.files:
+        notes.append("No metrics files: declare them in dvc.yaml or metrics.files")
+    return notes
+
+
+def build_document(
+    root: Path,
+    loaded: LoadedConfig,
+    job: Job,
+    *,
+    base: str | None,
+    run: PipelineRun | None,
+    git: Git,
+    dvc: Dvc,
+) -> ReportDocument:
+    """Collect base and head, diff, evaluate gates: the report as data."""
+    from mlops_ci.dvcfile import read_dvc_yaml
+
+    config = loaded.config
+    ctx = job.context
+    base_sha, base_ref, notes = resolve_base(git, config, ctx, base)
+    with _maybe_reproduce(config, job, git=git, root=root, base_sha=base_sha) as reproduced:
+        reader = BaseReader(git, dvc, base_sha, config.baseline, reproduced)
+        sides = _collect_sides(root, config, reader, declared_plots=read_dvc_yaml(root).plots)
+    metrics_diff = _diff(sides.base_metrics, sides.head_metrics, list(config.metrics.files))
+    params_diff = _diff(sides.base_params, sides.head_params, list(config.params.files))
+    summary = core_gates.evaluate(metrics_diff, config.metrics.gates, config.report.precision)
+    lock = root / "dvc.lock"
+    document = ReportDocument(
+        repository=ctx.repository or None,
+        pr_number=ctx.pr_number,
+        run_url=ctx.run_url or None,
+        base=Revision(ref=base_ref, sha=base_sha),
+        head=Revision(ref=_head_ref(git, ctx), sha=git.current_sha()),
+        baseline=config.baseline,
+        metrics=[MetricRow.from_delta(r) for r in metrics_diff.rows],
+        params=[MetricRow.from_delta(r) for r in params_diff.rows],
+        metrics_no_base=sides.base_metrics.missing,
+        params_no_base=sides.base_params.missing,
+        data=sides.data,
+        plots=sides.plots,
+        reproducibility=Reproducibility(
+            run_seconds=run.seconds if run else None,
+            pipeline=run.command if run else None,
+            stages=stage_hashes(lock.read_text("utf-8", "replace") if lock.is_file() else None),
+            versions=tool_versions(),
+        ),
+        notes=_notes(notes, run, sides, config),
+    )
+    if config.report.trend:
+        document = document.model_copy(update={"trend": collect_trend(root, loaded, base_ref)})
+    return document.with_gates(summary)
+
+
+@contextmanager
+def _maybe_reproduce(
+    config: Config, job: Job, *, git: Git, root: Path, base_sha: str
+) -> Iterator[Path | None]:
+    """`baseline: reproduce`: the base pipeline run in a worktree sharing our DVC cache."""
+    if config.baseline != "reproduce":
+        yield None
+        return
+    with base_worktree(git, base_sha, root) as path:
+        run_pipeline(config, Dvc(path), sink=job.progress.line, group=job.progress.group, cwd=path)
+        yield path
