@@ -79,21 +79,21 @@ def plan(
 
     On a runner it is also the step output `matrix`.
     """
-    from mlops_ci.adapters.actions import ActionsRuntime
+    from mlops_ci.services.shared.job import Job
     from mlops_ci.services.sweep import plan_sweep
 
     root, config_path = _root_and_config(ctx, root, config_path)
+    job = Job.from_environ()
     matrix = plan_sweep(root, config_path).matrix()
     # ASCII-only, one line: safe for GITHUB_OUTPUT and for `echo` in a workflow step.
     compact = json.dumps(matrix, separators=(",", ":"), ensure_ascii=True)
     if output is not None:
-        from mlops_ci.services.report import write_atomic
+        from mlops_ci.adapters.files import write_atomic
 
         write_atomic(output, compact + "\n")
     click.echo(json.dumps(matrix, indent=2, ensure_ascii=False) if pretty else compact)
-    runtime = ActionsRuntime.from_environ(os.environ)
-    if runtime.on_runner:
-        runtime.set_output("matrix", compact)
+    if job.on_runner:
+        job.actions.set_output("matrix", compact)
 
 
 @sweep.command("run")
@@ -146,7 +146,7 @@ def run(  # noqa: PLR0917 - one parameter per option
     """Run one cell: write its values into the params file, run the pipeline, and
     write the bundle (record.json with params, metrics, data hashes, code SHA, run
     time, versions and status)."""
-    from mlops_ci.commands.report import progress
+    from mlops_ci.commands.progress import command_job
     from mlops_ci.core.experiments import SweepError, parse_assignment, parse_set
     from mlops_ci.errors import DvcError, InputError
     from mlops_ci.services.sweep import SET_VARIABLE, RunRequest, run_cell
@@ -166,21 +166,16 @@ def run(  # noqa: PLR0917 - one parameter per option
         cell_id=cell_id or None,
         output=output,
         keep_params=keep_params,
-        env=dict(os.environ),
     )
-    on_runner = os.environ.get("GITHUB_ACTIONS") == "true"
-    with progress(on_runner, quiet) as (sink, group):
-        outcome = run_cell(request, sink=sink, group=group)
+    with command_job(quiet=quiet) as job:
+        outcome = run_cell(request, job)
     record = outcome.record
     click.echo(f"Run {record.id}: {record.status}" + (f": {record.error}" if record.error else ""))
     click.echo(f"Bundle: {outcome.bundle}")
-    if on_runner:
-        from mlops_ci.adapters.actions import ActionsRuntime
-
-        runtime = ActionsRuntime.from_environ(os.environ)
-        runtime.set_output("report-path", str(outcome.record_path))
+    if job.on_runner:
+        job.actions.set_output("report-path", str(outcome.record_path))
         if record.status == "failed":
-            runtime.warning(f"sweep run {record.id} failed: {record.error}")
+            job.actions.warning(f"sweep run {record.id} failed: {record.error}")
     if strict and record.status == "failed":
         raise DvcError(f"run {record.id} failed: {record.error}")
 
@@ -220,6 +215,7 @@ def merge(  # noqa: PLR0917 - one parameter per option
 ) -> None:
     """Merge run bundles (DIRS: bundles, or directories holding them; default
     .mlops-ci/sweep/runs) into one leaderboard and publish it like the PR report."""
+    from mlops_ci.services.shared.job import Job
     from mlops_ci.services.sweep import DEFAULT_RUNS_DIR, MergeRequest, merge_sweep
 
     root, config_path = _root_and_config(ctx, root, config_path)
@@ -231,9 +227,8 @@ def merge(  # noqa: PLR0917 - one parameter per option
         publish=publish,  # type: ignore[arg-type]
         base=base,
         dry_run=dry_run,
-        env=dict(os.environ),
     )
-    outcome = merge_sweep(request)
+    outcome = merge_sweep(request, Job.from_environ())
     if as_json:
         click.echo(outcome.json_path.read_text("utf-8"), nl=False)
         return

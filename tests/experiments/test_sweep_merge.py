@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from github_double import GitHubDouble
 
-from mlops_ci.adapters.github import comment_marker
+from mlops_ci.core.markers import comment_marker
 from mlops_ci.errors import InputError
 from mlops_ci.report.escape import ZWJ
 from mlops_ci.services.shared.sample_project import SampleProject
@@ -264,8 +264,9 @@ def test_the_cli_merge_previews_with_dry_run_and_reads_the_group_config(
 
 def test_leaderboard_from_plain_data_charts_every_swept_param_even_at_zero() -> None:
     from mlops_ci.config import parse_config
+    from mlops_ci.report.leaderboard import render_leaderboard
     from mlops_ci.report.render import Revision
-    from mlops_ci.services.sweep import build_leaderboard, render_leaderboard
+    from mlops_ci.services.sweep import build_leaderboard
 
     config = parse_config(
         "metrics:\n  files: [m.json]\n  gates:\n    loss: {direction: lower, max: 0.5}\n"
@@ -315,8 +316,9 @@ def test_leaderboard_charts_render_with_mermaid_where_available(tmp_path: Path) 
     import subprocess
 
     from mlops_ci.config import parse_config
+    from mlops_ci.report.leaderboard import render_leaderboard
     from mlops_ci.report.render import Revision
-    from mlops_ci.services.sweep import build_leaderboard, render_leaderboard
+    from mlops_ci.services.sweep import build_leaderboard
 
     mmdc, chromium = shutil.which("mmdc"), shutil.which("chromium")
     if mmdc is None or chromium is None:
