@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from mlops_ci.core.metrics import flatten  # noqa: E402
-from mlops_ci.services.metric_history import metric_history  # noqa: E402
+from mlops_ci.services.shared.metric_history import metric_history  # noqa: E402
 
 
 def _env() -> dict[str, str]:

@@ -59,7 +59,7 @@ def history(  # noqa: PLR0917 - one parameter per option
     from mlops_ci.config import load_config
     from mlops_ci.core.metric_history import history_json
     from mlops_ci.report.history import render_history_markdown
-    from mlops_ci.services.metric_history import metric_history
+    from mlops_ci.services.shared.metric_history import metric_history
 
     config = load_config(root, config_path).config
     if branch is None:

@@ -88,84 +88,119 @@ def _regression(gate: GateLike, base: float, head: float) -> float:
     return base - head if gate.direction == "higher" else head - base
 
 
-def _evaluate_one(
-    name: str, gate: GateLike, row: MetricDelta | None, key: str, precision: int
+def _single(value: Any) -> Any:
+    """A one-element list (a metric logged as `[0.93]`) stands for its element."""
+    return value[0] if isinstance(value, list) and len(value) == 1 else value
+
+
+def _absent(
+    name: str, gate: GateLike, row: MetricDelta | None, key: str, *, base: Any, precision: int
 ) -> GateResult:
+    """The metric is not in the head: a failure when required, else skipped."""
     file = row.file if row is not None else None
-    label = key
-    head: Any = row.head if row is not None else None
-    base: Any = row.base if row is not None and row.status not in ("added", "no_base") else None
-    if row is None or row.status == "removed":
-        if gate.required:
-            reason = (
-                f"{label} is missing from the head (it was {_fmt(base, precision)} at the base)"
-                if row is not None
-                else f"{label} is missing from the head metrics"
-            )
-            return GateResult(name, key, file, "fail", reason, base, None)
-        return GateResult(name, key, file, "skip", f"{label} is not reported (not required)", base)
-    if isinstance(head, list) and len(head) == 1:
-        head = head[0]
-    if isinstance(base, list) and len(base) == 1:
-        base = base[0]
+    if gate.required:
+        reason = (
+            f"{key} is missing from the head (it was {_fmt(base, precision)} at the base)"
+            if row is not None
+            else f"{key} is missing from the head metrics"
+        )
+        return GateResult(name, key, file, "fail", reason, base, None)
+    return GateResult(name, key, file, "skip", f"{key} is not reported (not required)", base)
+
+
+def _unusable_head(key: str, head: Any, precision: int) -> str | None:
+    """Why the head value is no measurement a gate can pass, or None."""
     if not is_number(head):
-        reason = f"{label} is {_fmt(head, precision)}, not a number"
-        return GateResult(name, key, file, "fail", reason, base, head)
+        return f"{key} is {_fmt(head, precision)}, not a number"
     if math.isnan(head):
-        return GateResult(name, key, file, "fail", f"{label} is NaN", base, head)
+        return f"{key} is NaN"
     if math.isinf(head):
         # An overflowed metric (1e999 in JSON) is no measurement: it must not pass a minimum.
-        reason = f"{label} is {_fmt(head, precision)}, not a finite number"
-        return GateResult(name, key, file, "fail", reason, base, head)
+        return f"{key} is {_fmt(head, precision)}, not a finite number"
+    return None
 
-    failures: list[str] = []
-    notes: list[str] = []
+
+def _bound_failures(gate: GateLike, key: str, head: float, precision: int) -> list[str]:
+    failures = []
     if gate.min is not None and not head >= gate.min - _EPS:
         failures.append(
-            f"{label} is {_fmt(head, precision)}, below the minimum {_fmt(gate.min, precision)}"
+            f"{key} is {_fmt(head, precision)}, below the minimum {_fmt(gate.min, precision)}"
         )
     if gate.max is not None and not head <= gate.max + _EPS:
         failures.append(
-            f"{label} is {_fmt(head, precision)}, above the maximum {_fmt(gate.max, precision)}"
+            f"{key} is {_fmt(head, precision)}, above the maximum {_fmt(gate.max, precision)}"
         )
-    wants_base = gate.max_drop is not None or gate.max_drop_pct is not None
+    return failures
+
+
+def _regression_failures(
+    gate: GateLike, key: str, base: float, head: float, precision: int
+) -> list[str]:
+    """`max_drop` and `max_drop_pct` against a usable baseline."""
+    failures = []
     worse = "fell" if gate.direction == "higher" else "rose"
-    if wants_base:
-        if not is_number(base) or not math.isfinite(base):
-            why = "no baseline" if base is None else f"baseline is {_fmt(base, precision)}"
-            notes.append(f"{why}, regression not checked")
-        else:
-            regression = _regression(gate, float(base), float(head))
-            if gate.max_drop is not None and regression > gate.max_drop + _EPS:
-                failures.append(
-                    f"{label} {worse} {_fmt(regression, precision)}, "
-                    f"allowed {_fmt(gate.max_drop, precision)}"
-                )
-            if gate.max_drop_pct is not None and regression > 0:
-                pct = math.inf if base == 0 else regression / abs(float(base)) * 100.0
-                if pct > gate.max_drop_pct + _EPS:
-                    failures.append(
-                        f"{label} {worse} {_fmt(pct, 3)}%, allowed {_fmt(gate.max_drop_pct, 3)}%"
-                    )
-    if failures:
-        return GateResult(name, key, file, "fail", "; ".join(failures), base, head)
+    regression = _regression(gate, base, head)
+    if gate.max_drop is not None and regression > gate.max_drop + _EPS:
+        failures.append(
+            f"{key} {worse} {_fmt(regression, precision)}, allowed {_fmt(gate.max_drop, precision)}"
+        )
+    if gate.max_drop_pct is not None and regression > 0:
+        pct = math.inf if base == 0 else regression / abs(base) * 100.0
+        if pct > gate.max_drop_pct + _EPS:
+            failures.append(f"{key} {worse} {_fmt(pct, 3)}%, allowed {_fmt(gate.max_drop_pct, 3)}%")
+    return failures
+
+
+def _passed_checks(
+    gate: GateLike, base: Any, head: float, *, checked_base: bool, precision: int
+) -> list[str]:
+    """What a passing value was checked against, in words."""
     checks = []
     if gate.min is not None:
         checks.append(f"≥ {_fmt(gate.min, precision)}")
     if gate.max is not None:
         checks.append(f"≤ {_fmt(gate.max, precision)}")
-    if wants_base and not notes:
-        regression = _regression(gate, float(base), float(head))
+    if checked_base:
+        regression = _regression(gate, float(base), head)
         if regression > 0:
+            worse = "fell" if gate.direction == "higher" else "rose"
             checks.append(f"{worse} {_fmt(regression, precision)}, within the allowance")
         else:
             better = "rose" if gate.direction == "higher" else "fell"
             checks.append(
                 "unchanged" if regression == 0 else f"{better} {_fmt(-regression, precision)}"
             )
+    return checks
+
+
+def _evaluate_one(
+    name: str, gate: GateLike, row: MetricDelta | None, key: str, precision: int
+) -> GateResult:
+    base: Any = row.base if row is not None and row.status not in ("added", "no_base") else None
+    if row is None or row.status == "removed":
+        return _absent(name, gate, row, key, base=base, precision=precision)
+    file = row.file
+    head, base = _single(row.head), _single(base)
+    unusable = _unusable_head(key, head, precision)
+    if unusable is not None:
+        return GateResult(name, key, file, "fail", unusable, base, head)
+    failures = _bound_failures(gate, key, head, precision)
+    notes: list[str] = []
+    wants_base = gate.max_drop is not None or gate.max_drop_pct is not None
+    if wants_base:
+        if not is_number(base) or not math.isfinite(base):
+            why = "no baseline" if base is None else f"baseline is {_fmt(base, precision)}"
+            notes.append(f"{why}, regression not checked")
+        else:
+            failures += _regression_failures(gate, key, float(base), float(head), precision)
+    if failures:
+        return GateResult(name, key, file, "fail", "; ".join(failures), base, head)
+    checks = _passed_checks(
+        gate, base, float(head), checked_base=wants_base and not notes, precision=precision
+    )
     if not checks and notes:
-        return GateResult(name, key, file, "skip", f"{label}: {'; '.join(notes)}", base, head)
-    reason = f"{label} is {_fmt(head, precision)}"
+        return GateResult(name, key, file, "skip", f"{key}: {'; '.join(notes)}", base, head)
+    reason = f"{key} is {_fmt(head, precision)}"
     if checks:
         reason += " (" + ", ".join(checks) + ")"
     if notes:

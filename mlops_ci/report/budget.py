@@ -35,6 +35,66 @@ def truncation_note(full_report_url: str | None) -> str:
     )
 
 
+class _OpenBlocks:
+    """The fenced block and `<details>` sections open after the lines seen so far."""
+
+    def __init__(self) -> None:
+        self.fence: str | None = None  # the opening fence characters while a block is open
+        self.details = 0
+
+    def feed(self, stripped: str) -> None:
+        match = _FENCE.match(stripped)
+        if match:
+            token = match.group(1)
+            if self.fence is None:
+                self.fence = token
+            elif (
+                token[0] == self.fence[0]
+                and len(token) >= len(self.fence)
+                and not stripped.strip()[len(token) :].strip()
+            ):
+                self.fence = None
+        elif self.fence is None:
+            self.details += len(_DETAILS_OPEN.findall(stripped))
+            self.details -= len(_DETAILS_CLOSE.findall(stripped))
+            self.details = max(self.details, 0)
+
+    def closing(self) -> str:
+        """What closes every open block, so that a cut leaves valid Markdown."""
+        text = ""
+        if self.fence is not None:
+            text += f"\n{self.fence}\n"
+        if self.details > 0:
+            text += "\n" + "</details>\n" * self.details
+        return text
+
+
+def _best_cut(lines: list[str], room: int, marker: str | None) -> tuple[int, str] | None:
+    """(lines kept, closing text) of the longest clean cut that fits `room`, or None.
+
+    Candidate cut points are after each complete line; a marker not yet kept costs
+    its own line, since it will be put first.
+    """
+    blocks = _OpenBlocks()
+    length = 0
+    has_marker = False
+    best: tuple[int, str] | None = None
+    for index, line in enumerate(lines):
+        stripped = line.rstrip("\r\n")
+        blocks.feed(stripped)
+        length += len(line)
+        if marker is not None and marker in stripped:
+            has_marker = True
+        if not line.endswith(("\n", "\r")):
+            break  # the last line has no break after it: not a clean boundary
+        tail = blocks.closing()
+        marker_cost = 0 if marker is None or has_marker else len(marker) + 1
+        if length + len(tail) + marker_cost > room:
+            break
+        best = (index + 1, tail)
+    return best
+
+
 def fit(
     body: str,
     *,
@@ -57,63 +117,10 @@ def fit(
 
     note = truncation_note(full_report_url)
     lines = body.splitlines(keepends=True)
-
-    fence: str | None = None  # the opening fence characters while a block is open
-    details_depth = 0
-    length = 0
-    has_marker = False
-    best: tuple[int, str] | None = None  # (line count, closing text)
-
-    def closing(fence_open: str | None, depth: int) -> str:
-        text = ""
-        if fence_open is not None:
-            text += f"\n{fence_open}\n"
-        if depth > 0:
-            text += "\n" + "</details>\n" * depth
-        return text
-
-    def marker_cost(present: bool) -> int:
-        return 0 if marker is None or present else len(marker) + 1
-
-    # Candidate cut points are after each complete line.
-    for index, line in enumerate(lines):
-        stripped = line.rstrip("\r\n")
-        match = _FENCE.match(stripped)
-        if match:
-            token = match.group(1)
-            if fence is None:
-                fence = token
-            elif (
-                token[0] == fence[0]
-                and len(token) >= len(fence)
-                and not stripped.strip()[len(token) :].strip()
-            ):
-                fence = None
-        elif fence is None:
-            details_depth += len(_DETAILS_OPEN.findall(stripped))
-            details_depth -= len(_DETAILS_CLOSE.findall(stripped))
-            details_depth = max(details_depth, 0)
-        length += len(line)
-        if marker is not None and marker in stripped:
-            has_marker = True
-        if not line.endswith(("\n", "\r")):
-            break  # the last line has no break after it: not a clean boundary
-        tail = closing(fence, details_depth)
-        if length + len(tail) + len(note) + marker_cost(has_marker) > limit:
-            break
-        best = (index + 1, tail)
-
-    if best is None:
-        head = ""
-        tail = ""
-        marker_present = False
-    else:
-        count, tail = best
-        head = "".join(lines[:count])
-        marker_present = marker is not None and marker in head
-
+    best = _best_cut(lines, limit - len(note), marker)
+    head, tail = ("", "") if best is None else ("".join(lines[: best[0]]), best[1])
     result = head.rstrip("\r\n") + tail + note
-    if marker is not None and not marker_present:
+    if marker is not None and marker not in head:
         result = f"{marker}\n{result}"
     if len(result) > limit:
         # Only reachable when the note and marker alone exceed a tiny limit.

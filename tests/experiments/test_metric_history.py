@@ -13,7 +13,7 @@ from mlops_ci.core.metric_history import history_json
 from mlops_ci.core.metrics import flatten
 from mlops_ci.report.history import render_history_markdown
 from mlops_ci.services import metric_history as history_service
-from mlops_ci.services.metric_history import metric_history, read_blobs
+from mlops_ci.services.shared.metric_history import metric_history, read_blobs
 
 from .conftest import cli, local_env
 
@@ -182,7 +182,7 @@ def test_registry_history_keeps_its_name() -> None:
 
 def test_trend_section_follows_the_gated_metrics_and_never_raises(dvc_history: Any) -> None:
     from mlops_ci.config import parse_config
-    from mlops_ci.services.metric_history import trend_markdown
+    from mlops_ci.services.shared.metric_history import trend_markdown
 
     config = parse_config(
         "metrics:\n  files: [metrics.json]\n  gates:\n    loss: {direction: lower}\n"

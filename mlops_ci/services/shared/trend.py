@@ -12,7 +12,7 @@ from mlops_ci.errors import MlopsCIError
 def collect_trend(root: Path, loaded: LoadedConfig, branch: str | None) -> dict[str, Any]:
     """`report.trend`: the gated metrics over the newest commits of the base branch."""
     from mlops_ci.core.metric_history import history_json
-    from mlops_ci.services.metric_history import metric_history
+    from mlops_ci.services.shared.metric_history import metric_history
 
     config = loaded.config
     branch = (branch or config.default_branch or "").removeprefix("origin/") or None
