@@ -105,6 +105,19 @@ def _round_trips(text: str, value: Any) -> bool:
     return type(parsed) is type(value) and bool(parsed == value)
 
 
+def _format_float(value: float) -> str:
+    if math.isnan(value):
+        return ".nan"
+    if math.isinf(value):
+        return ".inf" if value > 0 else "-.inf"
+    text = repr(value)
+    # YAML 1.2 wants a dot in a float: 1e-05 would read as a string.
+    if "e" in text and "." not in text.split("e")[0]:
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}.0e{exponent}"
+    return text
+
+
 def format_value(value: Any) -> str:
     """VALUE text that `parse_value` reads back as exactly `value`."""
     if value is None:
@@ -114,16 +127,7 @@ def format_value(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        if math.isnan(value):
-            return ".nan"
-        if math.isinf(value):
-            return ".inf" if value > 0 else "-.inf"
-        text = repr(value)
-        # YAML 1.2 wants a dot in a float: 1e-05 would read as a string.
-        if "e" in text and "." not in text.split("e")[0]:
-            mantissa, exponent = text.split("e")
-            text = f"{mantissa}.0e{exponent}"
-        return text
+        return _format_float(value)
     if isinstance(value, str):
         if value and value == value.strip() and _round_trips(value, value):
             return value

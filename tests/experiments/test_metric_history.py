@@ -204,8 +204,8 @@ def test_history_chart_renders_with_mermaid_where_available(
 
 
 def test_history_survives_json_as_report_data(dvc_history: Any) -> None:
-    from mlops_ci.errors import InputError
     from mlops_ci.core.metric_history import history_from_json
+    from mlops_ci.errors import InputError
 
     history = metric_history(dvc_history.root, "main", None, 100, files=["metrics.json"])
     history.commits[-1].values["accuracy"] = float("nan")
