@@ -1,32 +1,46 @@
 """DVC as we use it: pull, push, reproduce, data diff, and reading files at a revision.
 
 Commands run as subprocesses of this interpreter (`python -m dvc`), so the DVC
-that mlops-ci was installed with is the one used, always with
-`DVC_NO_ANALYTICS=1`. Reading a DVC output at an old revision goes through DVC's
-Python API, imported only then (it costs about half a second).
+that mlops-ci was installed with is the one used, always with its analytics off
+(`adapters.process`). Reading a DVC output at an old revision goes through DVC's
+Python API, imported only then (it costs about half a second); this is the only
+module that calls it.
 """
 
 from __future__ import annotations
 
 import configparser
 import json
-import os
 import shlex
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from mlops_ci.adapters.process import pipeline_env, tool_env
+from mlops_ci.adapters.process import dvc_api_environment, pipeline_env, tool_env
+from mlops_ci.core.lockfile import TrackedFile, stage_hashes, tracked_files
 from mlops_ci.errors import DvcError
+
+if TYPE_CHECKING:
+    from dvc.api import DVCFileSystem
 
 LineSink = Callable[[str], None]
 
-__all__ = ["CommandResult", "DataChange", "Dvc", "TrackedFile"]
+# `tracked_files` and `stage_hashes` read `dvc.lock` and `.dvc` text (`core.lockfile`).
+__all__ = [
+    "CommandResult",
+    "DataChange",
+    "Dvc",
+    "TrackedFile",
+    "first_line",
+    "stage_hashes",
+    "tracked_files",
+]
 
 
 @dataclass(frozen=True)
@@ -43,15 +57,6 @@ class DataChange:
 
     path: str
     status: str  # added | modified | deleted | renamed | not in cache
-
-
-@dataclass(frozen=True)
-class TrackedFile:
-    """A DVC-tracked output as a `.dvc` file or `dvc.lock` records it."""
-
-    path: str
-    md5: str | None
-    size: int | None
 
 
 def _drain(stream: Any, sink: LineSink | None, tail: list[str]) -> None:
@@ -207,89 +212,39 @@ class Dvc:
                 changes.append(DataChange(str(path), status))
         return changes
 
-    def read_at_rev(self, path: str, rev: str) -> bytes:
-        """The bytes of a DVC-tracked output at `rev`: from the cache, else the remote."""
-        saved = {k: os.environ.get(k) for k in ("DVC_NO_ANALYTICS",)}
-        os.environ["DVC_NO_ANALYTICS"] = "1"
-        try:
+    @contextmanager
+    def open_at_rev(self, path: str, rev: str) -> Iterator[BinaryIO]:
+        """A DVC-tracked output at `rev` as a binary stream: from the cache, else the remote.
+
+        DVC's own exceptions (missing cache, unreachable remote) reach the caller,
+        which says what it was doing; `first_line` gives their gist.
+        """
+        with dvc_api_environment():
             import dvc.api
 
             with dvc.api.open(path, repo=str(self.root), rev=rev, mode="rb") as handle:
+                yield handle
+
+    def read_at_rev(self, path: str, rev: str) -> bytes:
+        """The bytes of a DVC-tracked output at `rev`: from the cache, else the remote."""
+        try:
+            with self.open_at_rev(path, rev) as handle:
                 data: bytes = handle.read()
             return data
         except Exception as exc:
-            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise DvcError(f"{path}@{rev[:12]}: cannot read through DVC: {message}") from None
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+            raise DvcError(
+                f"{path}@{rev[:12]}: cannot read through DVC: {first_line(exc)}"
+            ) from None
+
+    def fs_at_rev(self, rev: str) -> DVCFileSystem:
+        """The repository at `rev` as a filesystem: git files and DVC outputs alike."""
+        with dvc_api_environment():
+            from dvc.api import DVCFileSystem
+
+            return DVCFileSystem(str(self.root), rev=rev)
 
 
-def tracked_files(lock_text: str | None, dvc_files: Mapping[str, str]) -> dict[str, TrackedFile]:
-    """Outputs recorded in a `dvc.lock` (DVC 1.x or 2.0 schema) and `.dvc` files.
-
-    `dvc_files` maps each `.dvc` file's path to its text. Pure.
-    """
-    import yaml
-
-    found: dict[str, TrackedFile] = {}
-
-    def add(entry: Any, wdir: str) -> None:
-        if not isinstance(entry, dict) or "path" not in entry:
-            return
-        path = str(entry["path"])
-        if wdir not in ("", "."):
-            path = f"{wdir.rstrip('/')}/{path}"
-        size = entry.get("size")
-        md5 = entry.get("md5") or entry.get("etag") or entry.get("checksum")
-        found[path.rstrip("/")] = TrackedFile(
-            path.rstrip("/"), str(md5) if md5 else None, size if isinstance(size, int) else None
-        )
-
-    if lock_text:
-        try:
-            lock = yaml.safe_load(lock_text) or {}
-        except yaml.YAMLError:
-            lock = {}
-        stages = lock.get("stages", lock) if isinstance(lock, dict) else {}
-        if isinstance(stages, dict):
-            for body in stages.values():
-                if isinstance(body, dict):
-                    for out in body.get("outs", []) or []:
-                        add(out, "")
-    for dvc_path, text in dvc_files.items():
-        try:
-            data = yaml.safe_load(text) or {}
-        except yaml.YAMLError:
-            continue
-        wdir = dvc_path.rsplit("/", 1)[0] if "/" in dvc_path else ""
-        if isinstance(data, dict):
-            for out in data.get("outs", []) or []:
-                add(out, wdir)
-    return found
-
-
-def stage_hashes(lock_text: str | None) -> dict[str, str]:
-    """Per stage of a `dvc.lock`, a short hash of its recorded deps, params and outs. Pure."""
-    import hashlib
-
-    import yaml
-
-    if not lock_text:
-        return {}
-    try:
-        lock = yaml.safe_load(lock_text) or {}
-    except yaml.YAMLError:
-        return {}
-    stages = lock.get("stages", lock) if isinstance(lock, dict) else {}
-    hashes: dict[str, str] = {}
-    if not isinstance(stages, dict):
-        return hashes
-    for name, body in stages.items():
-        if isinstance(body, dict):
-            canonical = json.dumps(body, sort_keys=True, default=str)
-            hashes[str(name)] = hashlib.sha256(canonical.encode()).hexdigest()[:12]
-    return hashes
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type when it has none)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

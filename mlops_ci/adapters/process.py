@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
 from pathlib import Path
 
 # Credentials a pipeline never needs: the GitHub token we were given, the git
@@ -22,6 +23,33 @@ _SECRET_NAMES = frozenset(
     }
 )
 _GIT_CONFIG_VAR = re.compile(r"^GIT_CONFIG_(COUNT|KEY_\d+|VALUE_\d+)$")
+_DVC_ANALYTICS = "DVC_NO_ANALYTICS"
+
+
+def switch_off_dvc_analytics(env: MutableMapping[str, str]) -> None:
+    """Turn DVC's analytics off in `env`: the one place that sets the switch.
+
+    DVC's analytics would start a detached process per call (and phone home from a CI
+    job), so every DVC we run, as a command or through its Python API, has them off.
+    """
+    env[_DVC_ANALYTICS] = "1"
+
+
+@contextmanager
+def dvc_api_environment() -> Iterator[None]:
+    """This process's environment with DVC's analytics off, for DVC's Python API.
+
+    The API reads `os.environ`; the previous value is restored afterwards.
+    """
+    saved = os.environ.get(_DVC_ANALYTICS)
+    switch_off_dvc_analytics(os.environ)
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(_DVC_ANALYTICS, None)
+        else:
+            os.environ[_DVC_ANALYTICS] = saved
 
 
 def tool_env(
@@ -33,8 +61,7 @@ def tool_env(
     resolves even when its virtual environment was never activated. It goes *last*,
     so a project's own `python` and tools win (under the action, mlops-ci lives in a
     virtual environment of its own); `own_python_first` puts it first, for pipelines
-    we ship ourselves (the demo). DVC's analytics would start a detached process per
-    call, so they are off.
+    we ship ourselves (the demo). DVC's analytics are off (`switch_off_dvc_analytics`).
     """
     env = dict(os.environ)
     if extra:
@@ -46,7 +73,7 @@ def tool_env(
     elif bindir not in parts:
         parts.append(bindir)
     env["PATH"] = os.pathsep.join(parts)
-    env["DVC_NO_ANALYTICS"] = "1"
+    switch_off_dvc_analytics(env)
     env.setdefault("GIT_TERMINAL_PROMPT", "0")
     return env
 

@@ -1,20 +1,31 @@
-"""`dvc.lock` and `.dvc` files as plain data: stages, their deps, params and outputs.
+"""What DVC records: `dvc.lock` and `.dvc` files as plain data.
 
-Reads both lock formats: DVC 1.x (a mapping of stage names at the top, `md5` on each
-entry) and DVC 2+/3 (`schema: '2.0'`, `stages:`, `hash: md5` on DVC 3 entries). Pure:
-callers pass the parsed YAML; nothing here reads files.
+The one reader of both. `dvc.lock` comes in two formats: DVC 1.x (stage names at the
+top, `md5` on each entry) and DVC 2+/3 (`schema: '2.0'`, `stages:`, and `hash: md5`
+on DVC 3 entries); `lock_stage_bodies` is the only place that tells them apart. A
+`.dvc` file records outputs the same way, with paths relative to its directory.
+What `dvc.yaml` declares, and which dependencies are data, is in `core.dvcfiles`.
+
+Pure: callers pass text or parsed YAML; nothing here reads files.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Any
 
+#: Keys an entry's hash can have, in the order DVC prefers them (cloud outputs have
+#: an `etag`, very old `.dvc` files a `checksum`).
+_HASH_KEYS = ("md5", "etag", "checksum")
+
 
 @dataclass(frozen=True)
 class LockedFile:
-    """One dependency or output as the lock records it."""
+    """One dependency or output as the lock (or a `.dvc` file) records it."""
 
     path: str
     md5: str | None
@@ -24,10 +35,16 @@ class LockedFile:
     legacy: bool = True
     cache: bool = True
     kind: str = "out"  # out | metric | plot | dep
+    hash_key: str = "md5"  # which key held the hash: md5 | etag | checksum
 
     @property
     def is_dir(self) -> bool:
         return bool(self.md5 and self.md5.endswith(".dir"))
+
+    @property
+    def hash_text(self) -> str:
+        """The hash as lineage shows it (`md5:…`); empty when none is recorded."""
+        return f"{self.hash_key}:{self.md5}" if self.md5 else ""
 
 
 @dataclass(frozen=True)
@@ -51,13 +68,35 @@ class StageChange:
     cmd: bool = False
 
 
+@dataclass(frozen=True)
+class TrackedFile:
+    """A DVC-tracked output as a `.dvc` file or `dvc.lock` records it."""
+
+    path: str
+    md5: str | None
+    size: int | None
+
+
+def load_yaml(text: str | bytes | None) -> Any:
+    """Parsed YAML, or None when there is no text or it is not YAML."""
+    if not text:
+        return None
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+
+
 def _entry(raw: Any, kind: str, wdir: str = "") -> LockedFile | None:
     if not isinstance(raw, dict) or "path" not in raw:
         return None
     path = str(raw["path"])
     if wdir:
         path = str(PurePosixPath(wdir) / path)
-    md5 = raw.get("md5") or raw.get("etag") or raw.get("checksum")
+    key = next((k for k in _HASH_KEYS if raw.get(k)), "md5")
+    md5 = raw.get(key)
     size = raw.get("size")
     nfiles = raw.get("nfiles")
     return LockedFile(
@@ -68,7 +107,14 @@ def _entry(raw: Any, kind: str, wdir: str = "") -> LockedFile | None:
         legacy=raw.get("hash") != "md5",
         cache=raw.get("cache", True) is not False,
         kind=kind,
+        hash_key=key,
     )
+
+
+def _cmd(cmd: Any) -> str:
+    if isinstance(cmd, list):
+        return " && ".join(str(c) for c in cmd)
+    return "" if cmd is None else str(cmd)
 
 
 def _stage(name: str, body: Any) -> LockedStage:
@@ -77,32 +123,46 @@ def _stage(name: str, body: Any) -> LockedStage:
     deps = tuple(e for raw in body.get("deps") or [] if (e := _entry(raw, "dep")))
     outs = tuple(e for raw in body.get("outs") or [] if (e := _entry(raw, "out")))
     params = body.get("params") if isinstance(body.get("params"), dict) else {}
-    cmd = body.get("cmd", "")
-    if isinstance(cmd, list):
-        cmd = " && ".join(str(c) for c in cmd)
-    return LockedStage(name=name, cmd=str(cmd), deps=deps, outs=outs, params=dict(params or {}))
+    return LockedStage(
+        name=name, cmd=_cmd(body.get("cmd")), deps=deps, outs=outs, params=dict(params or {})
+    )
 
 
-def parse_lock(data: Any) -> dict[str, LockedStage]:
-    """Stages of a parsed `dvc.lock`, in either format; an empty or odd lock has none."""
+def lock_stage_bodies(data: Any) -> dict[str, Any]:
+    """Stage name → its raw body, from a parsed `dvc.lock` in either format.
+
+    DVC 2+ nests the stages under `stages:` (next to `schema: '2.0'`); DVC 1.x puts
+    them at the top level.
+    """
     if not isinstance(data, dict):
         return {}
     stages = data.get("stages") if "schema" in data or "stages" in data else data
     if not isinstance(stages, dict):
         return {}
-    return {str(name): _stage(str(name), body) for name, body in stages.items()}
+    return {str(name): body for name, body in stages.items()}
+
+
+def parse_lock(data: Any) -> dict[str, LockedStage]:
+    """Stages of a parsed `dvc.lock`, in either format; an empty or odd lock has none."""
+    return {name: _stage(name, body) for name, body in lock_stage_bodies(data).items()}
 
 
 def read_lock(text: str | bytes | None) -> dict[str, LockedStage]:
     """Stages of `dvc.lock` text; none when there is no text or it is not YAML."""
-    if not text:
-        return {}
-    import yaml
+    return parse_lock(load_yaml(text))
 
-    try:
-        return parse_lock(yaml.safe_load(text))
-    except yaml.YAMLError:
-        return {}
+
+def stage_hashes(text: str | bytes | None) -> dict[str, str]:
+    """Per stage of `dvc.lock` text, a short hash of everything it records.
+
+    Two runs whose stage has the same digest recorded the same deps, params and outs.
+    """
+    hashes: dict[str, str] = {}
+    for name, body in lock_stage_bodies(load_yaml(text)).items():
+        if isinstance(body, dict):
+            canonical = json.dumps(body, sort_keys=True, default=str)
+            hashes[name] = hashlib.sha256(canonical.encode()).hexdigest()[:12]
+    return hashes
 
 
 def recorded_hashes(stages: dict[str, LockedStage]) -> dict[str, str]:
@@ -118,6 +178,33 @@ def parse_dvc_file(path: str, data: Any) -> list[LockedFile]:
     wdir = str(PurePosixPath(path).parent)
     wdir = "" if wdir == "." else wdir
     return [e for raw in data.get("outs") or [] if (e := _entry(raw, "out", wdir))]
+
+
+def read_dvc_file(path: str, text: str | bytes | None) -> list[LockedFile]:
+    """Outputs of the `.dvc` file at `path` from its text; none when it is not YAML."""
+    return parse_dvc_file(path, load_yaml(text))
+
+
+def imports_data(data: Any) -> bool:
+    """Whether a parsed `.dvc` file imports data (`dvc import`/`import-url` give it deps)."""
+    return isinstance(data, dict) and bool(data.get("deps"))
+
+
+def tracked_files(
+    lock_text: str | bytes | None, dvc_files: Mapping[str, str | bytes]
+) -> dict[str, TrackedFile]:
+    """Outputs recorded in a `dvc.lock` (either format) and `.dvc` files, by path.
+
+    `dvc_files` maps each `.dvc` file's path to its text.
+    """
+    outs = [out for stage in read_lock(lock_text).values() for out in stage.outs]
+    for dvc_path, text in dvc_files.items():
+        outs += read_dvc_file(dvc_path, text)
+    found: dict[str, TrackedFile] = {}
+    for out in outs:
+        path = out.path.rstrip("/")
+        found[path] = TrackedFile(path, out.md5, out.size)
+    return found
 
 
 def mark_uncached(stages: dict[str, LockedStage], uncached: set[str]) -> dict[str, LockedStage]:

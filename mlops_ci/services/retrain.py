@@ -77,17 +77,17 @@ def branch_name(model: str, when: datetime, taken: set[str]) -> str:
 
 def import_files(root: Path, tracked: list[str]) -> list[str]:
     """The `.dvc` files among `tracked` that import data (they have deps)."""
-    import yaml
+    from mlops_ci.core.lockfile import imports_data, load_yaml
 
     found = []
     for name in tracked:
         if not name.endswith(".dvc"):
             continue
         try:
-            data = yaml.safe_load((root / name).read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError):
+            text = (root / name).read_bytes()
+        except OSError:
             continue
-        if isinstance(data, dict) and data.get("deps"):
+        if imports_data(load_yaml(text)):
             found.append(name)
     return found
 

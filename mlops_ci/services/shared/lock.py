@@ -14,12 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import yaml
-
 from mlops_ci.adapters.git import Git
 from mlops_ci.context import RunContext
-from mlops_ci.core.lockfile import StageChange, diff_locks, read_lock
-from mlops_ci.dvcfile import uncached_paths
+from mlops_ci.core.dvcfiles import uncached_paths
+from mlops_ci.core.lockfile import StageChange, diff_locks, load_yaml, read_lock
 
 BOT_NAME = "github-actions[bot]"
 BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
@@ -57,15 +55,6 @@ class LockStatus:
         if self.dvc_files:
             parts.append("tracked data " + ", ".join(self.dvc_files))
         return "dvc.lock is out of date: " + "; ".join(parts) + f" — {FIX}"
-
-
-def _yaml(raw: bytes | str | None) -> object:
-    if raw is None:
-        return None
-    try:
-        return yaml.safe_load(raw)
-    except yaml.YAMLError:
-        return None
 
 
 def check_lock(root: Path, rev: str = "HEAD") -> LockStatus:
@@ -118,9 +107,7 @@ def commit_lock_back(root: Path, ctx: RunContext, remote: str = "origin") -> Com
             "branch (actions/checkout `ref: ${{ github.head_ref }}`) to commit back",
         )
     dvc_yaml = root / "dvc.yaml"
-    small = (
-        uncached_paths(_yaml(dvc_yaml.read_text(encoding="utf-8"))) if dvc_yaml.is_file() else set()
-    )
+    small = uncached_paths(load_yaml(dvc_yaml.read_bytes())) if dvc_yaml.is_file() else set()
     paths = ["dvc.lock", *sorted(p for p in small if (root / p).exists())]
     paths += check_lock(root).dvc_files
     git.run("add", "--", *[p for p in paths if (root / p).exists()])

@@ -218,13 +218,13 @@ def read_metrics_at(reg: Registry, model: str, rev: str) -> dict[str, dict[str, 
 def _dvc_read(root: Path, path: str, rev: str) -> bytes | None:
     if not (root / ".dvc").is_dir():
         return None
-    try:
-        import dvc.api
+    from mlops_ci.adapters.dvc import Dvc
+    from mlops_ci.errors import DvcError
 
-        data: bytes = dvc.api.read(path, repo=str(root), rev=rev, mode="rb")
-    except Exception:  # any DVC failure means: not available at that revision
+    try:
+        return Dvc(root).read_at_rev(path, rev)
+    except DvcError:  # any DVC failure means: not available at that revision
         return None
-    return data
 
 
 @dataclass

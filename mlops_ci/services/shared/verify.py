@@ -16,6 +16,7 @@ import yaml
 
 from mlops_ci.adapters.dvc_remote import DvcRemote, MissingOutput
 from mlops_ci.adapters.git import Git
+from mlops_ci.core.dvcfiles import uncached_paths
 from mlops_ci.core.lockfile import (
     LockedFile,
     cached_outputs,
@@ -24,7 +25,6 @@ from mlops_ci.core.lockfile import (
     parse_dvc_file,
     parse_lock,
 )
-from mlops_ci.dvcfile import uncached_paths
 from mlops_ci.errors import InputError
 
 
