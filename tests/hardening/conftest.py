@@ -96,7 +96,7 @@ def retry_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
     waits: list[float] = []
     policy = functools.partial(adapter.RetryPolicy, sleep=waits.append)
-    monkeypatch.setattr(adapter, "RetryPolicy", policy)
+    monkeypatch.setattr("mlops_ci.adapters.github.client.RetryPolicy", policy)
     defaults = adapter.GitHubRepo.__init__.__kwdefaults__
     assert defaults is not None
     monkeypatch.setitem(defaults, "seconds_between_writes", None)
