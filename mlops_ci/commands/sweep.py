@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from mlops_ci.commands.options import config_option
+
+if TYPE_CHECKING:
+    from mlops_ci.services.shared.job import Job
+    from mlops_ci.services.sweep import MergeOutcome
 
 PUBLISH_CHOICES = ("auto", "github", "local", "none")
 
@@ -180,6 +184,17 @@ def run(  # noqa: PLR0917 - one parameter per option
         raise DvcError(f"run {record.id} failed: {record.error}")
 
 
+def set_merge_outputs(job: Job, outcome: MergeOutcome) -> None:
+    """`sweep merge`'s job summary and step outputs (the sweep workflow reads `best`)."""
+    if not job.on_runner:
+        return
+    job.actions.append_summary(outcome.full_markdown or outcome.markdown)
+    best = outcome.board.best
+    job.actions.set_output("report-path", str(outcome.markdown_path))
+    job.actions.set_output("comment-url", outcome.comment_url or "")
+    job.actions.set_output("best", best[0].id if best else "")
+
+
 @sweep.command("merge")
 @_config_option
 @_root_option
@@ -228,7 +243,9 @@ def merge(  # noqa: PLR0917 - one parameter per option
         base=base,
         dry_run=dry_run,
     )
-    outcome = merge_sweep(request, Job.from_environ())
+    job = Job.from_environ()
+    outcome = merge_sweep(request, job)
+    set_merge_outputs(job, outcome)
     if as_json:
         click.echo(outcome.json_path.read_text("utf-8"), nl=False)
         return

@@ -12,7 +12,7 @@ import pytest
 from mlops_ci.core.metric_history import history_json
 from mlops_ci.core.metrics import flatten
 from mlops_ci.report.history import render_history_markdown
-from mlops_ci.services import metric_history as history_service
+from mlops_ci.services.shared import metric_history as history_service
 from mlops_ci.services.shared.metric_history import metric_history, read_blobs
 
 from .conftest import cli, local_env

@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 from github_double import GitHubDouble
 
+from mlops_ci.commands.sweep import set_merge_outputs
 from mlops_ci.core.markers import comment_marker
 from mlops_ci.errors import InputError
 from mlops_ci.report.escape import ZWJ
+from mlops_ci.services.shared.job import Job
 from mlops_ci.services.shared.sample_project import SampleProject
 from mlops_ci.services.sweep import MergeRequest, RunRecord, merge_sweep, write_record
 
@@ -46,10 +48,12 @@ def _bundles(base: Path, *records: RunRecord) -> Path:
 
 
 def _merge(root: Path, dirs: list[Path], env: dict[str, str] | None = None, **kw: Any) -> Any:
-    request = MergeRequest(
-        root=root, dirs=dirs, output=root.parent / "out", env=env or local_env(), **kw
-    )
-    return merge_sweep(request)
+    """What `mlops-ci sweep merge` does: merge, then the step outputs."""
+    request = MergeRequest(root=root, dirs=dirs, output=root.parent / "out", **kw)
+    job = Job.from_environ(env or local_env())
+    outcome = merge_sweep(request, job)
+    set_merge_outputs(job, outcome)
+    return outcome
 
 
 def test_runs_rank_by_the_first_gated_metric_and_diff_against_main(

@@ -7,7 +7,7 @@ report: one sticky comment per workflow, marker kind `sweep`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -50,8 +50,6 @@ class MergeRequest:
     publish: Publish = "auto"
     base: str | None = None
     dry_run: bool = False
-    #: Read only when `merge_sweep` is given no `Job` (library use); None: `os.environ`.
-    env: Mapping[str, str] | None = None
 
 
 @dataclass
@@ -67,11 +65,12 @@ class MergeOutcome:
     comment_url: str | None = None
     dry_run_preview: str | None = None
     messages: list[str] = field(default_factory=list)
+    #: The whole leaderboard, never cut to a comment's size: what a job summary shows.
+    full_markdown: str = ""
 
 
-def merge_sweep(request: MergeRequest, job: Job | None = None) -> MergeOutcome:
+def merge_sweep(request: MergeRequest, job: Job) -> MergeOutcome:
     """Merge cell bundles into one leaderboard; write it; publish it."""
-    job = job if job is not None else Job.from_environ(request.env)
     ctx = job.context
     if ctx.token is not None:
         job.actions.mask(ctx.token.get_secret_value())
@@ -102,18 +101,10 @@ def merge_sweep(request: MergeRequest, job: Job | None = None) -> MergeOutcome:
     if target == "github":
         _post(outcome, request.dry_run, ctx, loaded.config, summary_url)
     if job.on_runner:
-        full = render_leaderboard(board, marker=marker, precision=precision, limit=1_000_000)
-        job.actions.append_summary(full)
-        _set_outputs(job, outcome)
+        outcome.full_markdown = render_leaderboard(
+            board, marker=marker, precision=precision, limit=1_000_000
+        )
     return outcome
-
-
-def _set_outputs(job: Job, outcome: MergeOutcome) -> None:
-    """The step outputs of `sweep merge` (the sweep workflow reads `best`)."""
-    best = outcome.board.best
-    job.actions.set_output("report-path", str(outcome.markdown_path))
-    job.actions.set_output("comment-url", outcome.comment_url or "")
-    job.actions.set_output("best", best[0].id if best else "")
 
 
 def _leaderboard(
