@@ -4,7 +4,7 @@ A source is a local file, a directory (every CSV/Parquet file under it), a glob
 (`data/2024-*.parquet`), or an fsspec URL (`s3://bucket/prefix/*.csv`). Numeric
 columns become float64 with NaN for nulls; everything else (text, booleans,
 dictionaries) becomes categorical codes with their labels. Files are read batch by
-batch through pyarrow (no per-row Python), with a progress bar when asked.
+batch through pyarrow (no per-row Python), telling a progress callback when given one.
 
 Every problem is one `InputError` line naming the file and what was expected.
 """
@@ -12,7 +12,7 @@ Every problem is one `InputError` line naming the file and what was expected.
 from __future__ import annotations
 
 import glob as globlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -28,6 +28,8 @@ CSV_BLOCK_BYTES = 16 << 20
 PARQUET_BATCH_ROWS = 262_144
 #: Environment variables that give an S3-compatible endpoint, most specific first.
 S3_ENDPOINT_VARIABLES = ("MLOPS_CI_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
+#: Told how far reading got: (bytes read so far, total bytes when known).
+ReadProgress = Callable[[int, int | None], None]
 
 
 @dataclass
@@ -129,42 +131,18 @@ def _reason(exc: BaseException) -> str:
     return text[:300]
 
 
-class _Progress:
-    """A rich progress bar over total bytes/rows, or nothing."""
+class _Counter:
+    """Bytes read so far against the total, reported to a callback (or to nobody)."""
 
-    def __init__(self, enabled: bool, description: str) -> None:
-        self._bar: Any = None
-        self._task: Any = None
-        if enabled:
-            from rich.console import Console
-            from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
-
-            self._bar = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                DownloadColumn(),
-                console=Console(stderr=True),
-                transient=True,
-            )
-            self._task = self._bar.add_task(description, total=None)
-
-    def __enter__(self) -> _Progress:
-        if self._bar is not None:
-            self._bar.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-
-    def add_total(self, amount: int) -> None:
-        if self._bar is not None:
-            task = self._bar.tasks[0]
-            self._bar.update(self._task, total=(task.total or 0) + amount)
+    def __init__(self, report: ReadProgress | None, total: int) -> None:
+        self._report = report
+        self._total = total or None
+        self._done = 0
 
     def advance(self, amount: int) -> None:
-        if self._bar is not None:
-            self._bar.advance(self._task, amount)
+        if self._report is not None and amount:
+            self._done += amount
+            self._report(self._done, self._total)
 
 
 def _open(fs: Any, name: str) -> IO[bytes]:
@@ -307,7 +285,7 @@ def read_table(
     root: Path | None = None,
     columns: Sequence[str] | None = None,
     storage_options: Mapping[str, Any] | None = None,
-    progress: bool = False,
+    progress: ReadProgress | None = None,
 ) -> Table:
     """Read every file a source names into one table of numpy columns.
 
@@ -326,47 +304,60 @@ def read_files(
     source: str,
     root: Path,
     columns: Sequence[str] | None = None,
-    progress: bool = False,
+    progress: ReadProgress | None = None,
     revision: str | None = None,
 ) -> Table:
     """Read `files` from an fsspec filesystem (None = local) into one table.
 
-    ``revision`` only labels messages (``data/train.csv@1a2b3c4``), for files read
-    from a DVC filesystem at a commit.
+    ``progress`` is told the bytes read so far and the total (sizes are only asked
+    for when someone listens). ``revision`` only labels messages
+    (``data/train.csv@1a2b3c4``), for files read from a DVC filesystem at a commit.
     """
     import pyarrow as pa
 
     acc = _Accumulator()
-    with _Progress(progress, f"reading {source}") as bar:
-        for name in files:
-            bar.add_total(_size(fs, name))
-        for name in files:
-            fmt = _format_of(name)
-            shown = _shown(name, root) + (f"@{revision[:12]}" if revision else "")
-            try:
-                with _open(fs, name) as handle:
-                    if fmt == "parquet":
-                        for batch in _parquet_batches(handle, columns):
-                            acc.add(batch, shown)
-                        bar.advance(_size(fs, name))
-                    else:
-                        last = 0
-                        for batch in _csv_batches(handle, name, columns):
-                            acc.add(batch, shown)
-                            where = _tell(handle)
-                            bar.advance(max(where - last, 0))
-                            last = max(where, last)
-            except InputError:
-                raise
-            except (pa.ArrowException, OSError, ValueError, EOFError) as exc:
-                kind = "Parquet" if fmt == "parquet" else "CSV"
-                raise InputError(
-                    f"{shown}: not readable as {kind}: {_reason(exc)}", file=shown
-                ) from None
+    total = sum(_size(fs, name) for name in files) if progress is not None else 0
+    counter = _Counter(progress, total)
+    for name in files:
+        fmt = _format_of(name)
+        shown = _shown(name, root) + (f"@{revision[:12]}" if revision else "")
+        try:
+            with _open(fs, name) as handle:
+                _read_one(fs, handle, name, shown, fmt, columns, acc, counter)
+        except InputError:
+            raise
+        except (pa.ArrowException, OSError, ValueError, EOFError) as exc:
+            kind = "Parquet" if fmt == "parquet" else "CSV"
+            raise InputError(
+                f"{shown}: not readable as {kind}: {_reason(exc)}", file=shown
+            ) from None
     table = Table(acc.columns(), list(files), acc.rows)
     if not table.columns:
         raise InputError(f"{source}: no columns found", file=source)
     return table
+
+
+def _read_one(  # noqa: PLR0917 - one file's reading state, kept together
+    fs: Any,
+    handle: IO[bytes],
+    name: str,
+    shown: str,
+    fmt: str | None,
+    columns: Sequence[str] | None,
+    acc: _Accumulator,
+    counter: _Counter,
+) -> None:
+    if fmt == "parquet":
+        for batch in _parquet_batches(handle, columns):
+            acc.add(batch, shown)
+        counter.advance(_size(fs, name))
+        return
+    last = 0
+    for batch in _csv_batches(handle, name, columns):
+        acc.add(batch, shown)
+        where = _tell(handle)
+        counter.advance(max(where - last, 0))
+        last = max(where, last)
 
 
 def _shown(name: str, root: Path) -> str:

@@ -5,11 +5,18 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from mlops_ci.commands.options import root_option
 from mlops_ci.errors import RefusedError
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from mlops_ci.services.monitor import MonitorOutcome
+    from mlops_ci.services.shared.job import Job
 
 _MODEL_HELP = "Model to retrain (default: the only model in mlops-ci.yaml)."
 
@@ -79,8 +86,11 @@ def monitor(  # noqa: PLR0917 - one parameter per option
     Per-feature drift (PSI, KS, chi-squared, Jensen-Shannon, Wasserstein), model
     quality where the data has labels, a report, and on GitHub one issue per model.
     """
-    from mlops_ci.services.monitor import MonitorRequest, run_monitor
+    from mlops_ci.services.monitor import MonitorRequest, output_directory, run_monitor
+    from mlops_ci.services.shared.job import Job
 
+    bar = _ReadingBar() if sys.stderr.isatty() and not as_json else None
+    job = Job.from_environ(progress=bar)
     request = MonitorRequest(
         root=root,
         model=model,
@@ -90,9 +100,15 @@ def monitor(  # noqa: PLR0917 - one parameter per option
         model_path=model_path,
         publish=publish,  # type: ignore[arg-type]
         output=output,
-        progress=sys.stderr.isatty() and not as_json,
+        job=job,
     )
-    outcomes = run_monitor(request)
+    try:
+        outcomes = run_monitor(request)
+    finally:
+        if bar is not None:
+            bar.close()
+    if publish != "none":
+        _tell_runner(job, outcomes, output_directory(request))
     if as_json:
         documents = [o.as_json() for o in outcomes]
         shown = documents[0] if len(documents) == 1 else documents
@@ -111,10 +127,63 @@ def monitor(  # noqa: PLR0917 - one parameter per option
         )
 
 
-def _summary(outcome: object) -> str:
-    from mlops_ci.services.monitor import MonitorOutcome
+class _ReadingBar:
+    """A person at a terminal sees a bar (bytes) while each data source is read."""
 
-    assert isinstance(outcome, MonitorOutcome)
+    def __init__(self) -> None:
+        self._bar: Any = None
+        self._tasks: dict[str, Any] = {}
+
+    def line(self, text: str) -> None:
+        return None
+
+    def group(self, title: str) -> AbstractContextManager[None]:
+        from contextlib import nullcontext
+
+        return nullcontext()
+
+    def warning(self, message: str, hint: str | None = None) -> None:
+        click.echo(f"warning: {message}" + (f"\nhint: {hint}" if hint else ""), err=True)
+
+    def advance(self, what: str, done: int, total: int | None) -> None:
+        if self._bar is None:
+            from rich.console import Console
+            from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+            self._bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self._bar.start()
+        if what not in self._tasks:
+            self._tasks[what] = self._bar.add_task(f"reading {what}", total=total)
+        self._bar.update(self._tasks[what], completed=done, total=total)
+        if total is not None and done >= total:
+            self.close()  # read: the bar goes, as the comparison starts
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+        self._bar, self._tasks = None, {}
+
+
+def _tell_runner(job: Job, outcomes: list[MonitorOutcome], directory: Path) -> None:
+    """On a runner: the `drift` and `report-path` outputs, and each report in the job
+    summary (the one place this journey sets action outputs)."""
+    if not job.on_runner:
+        return
+    drifted = any(o.drift.dataset_drift for o in outcomes)
+    job.actions.set_output("drift", "true" if drifted else "false")
+    paths = [o.files[0] for o in outcomes if o.files]
+    job.actions.set_output("report-path", paths[0] if len(paths) == 1 else str(directory))
+    for outcome in outcomes:
+        job.actions.append_summary(outcome.markdown)
+
+
+def _summary(outcome: MonitorOutcome) -> str:
     report = outcome.drift
     head = "DRIFT" if report.dataset_drift else "no dataset drift"
     lines = [
@@ -159,8 +228,10 @@ def retrain(model: str | None, push: bool, issue: int | None, as_json: bool, roo
     `mlops-ci report` then reports on.
     """
     from mlops_ci.services.retrain import RetrainRequest, run_retrain
+    from mlops_ci.services.shared.job import Job
 
-    outcome = run_retrain(RetrainRequest(root=root, model=model, push=push, issue=issue))
+    request = RetrainRequest(root=root, model=model, push=push, issue=issue, job=Job.from_environ())
+    outcome = run_retrain(request)
     if as_json:
         click.echo(json.dumps(outcome.as_dict(), indent=2))
         return

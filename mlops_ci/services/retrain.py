@@ -13,27 +13,36 @@ The default branch is never pushed to: the branch name is checked before any pus
 
 from __future__ import annotations
 
-import os
 import shlex
 import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from mlops_ci.core.markers import drift_issue_marker
 from mlops_ci.errors import InputError, PolicyRefused
+from mlops_ci.services.shared.retraining import RETRAIN_BRANCH_PREFIX, retrain_branch_prefix
 
-BRANCH_PREFIX = "mlops-ci/retrain"
+if TYPE_CHECKING:
+    from mlops_ci.adapters.dvc import Dvc
+    from mlops_ci.adapters.git import Git
+    from mlops_ci.adapters.github import GitHubRepo
+    from mlops_ci.config import Config
+    from mlops_ci.services.shared.job import Job
 
 
 @dataclass
 class RetrainRequest:
+    """What `mlops-ci retrain` was asked to do, and the job it runs in."""
+
     root: Path
     model: str | None = None
     push: bool = True
     issue: int | None = None
     date: datetime | None = None
-    env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    #: Where it runs (token, repository), built once by the command layer.
+    job: Job = field(kw_only=True)
 
 
 @dataclass
@@ -67,7 +76,7 @@ class RetrainOutcome:
 
 def branch_name(model: str, when: datetime, taken: set[str]) -> str:
     """`mlops-ci/retrain/<model>/<YYYY-MM-DD>`, with `-2`, `-3`… when that one exists."""
-    base = f"{BRANCH_PREFIX}/{model}/{when:%Y-%m-%d}"
+    base = f"{retrain_branch_prefix(model)}{when:%Y-%m-%d}"
     name, n = base, 1
     while name in taken:
         n += 1
@@ -92,7 +101,7 @@ def import_files(root: Path, tracked: list[str]) -> list[str]:
     return found
 
 
-def _choose_model(config: Any, requested: str | None) -> str:
+def _choose_model(config: Config, requested: str | None) -> str:
     if requested:
         return requested
     names = list(config.models)
@@ -104,7 +113,7 @@ def _choose_model(config: Any, requested: str | None) -> str:
     )
 
 
-def _run_step(dvc: Any, argv: list[str] | str, what: str) -> None:
+def _run_step(dvc: Dvc, argv: list[str] | str, what: str) -> None:
     result = dvc.stream(argv)
     if result.returncode != 0:
         last = next((line for line in reversed(result.tail) if line.strip()), "")
@@ -112,6 +121,8 @@ def _run_step(dvc: Any, argv: list[str] | str, what: str) -> None:
 
 
 def run_retrain(request: RetrainRequest) -> RetrainOutcome:
+    """Update the data, reproduce, commit on a new retrain branch; push it and open a
+    pull request (or return the retrain pull request already open)."""
     from mlops_ci.adapters.dvc import Dvc
     from mlops_ci.adapters.git import Git
     from mlops_ci.adapters.process import tool_env
@@ -121,28 +132,53 @@ def run_retrain(request: RetrainRequest) -> RetrainOutcome:
     config = load_config(root).config
     model = _choose_model(config, request.model)
     # Tools run in this process's environment, with its interpreter first on PATH;
-    # `request.env` only says where we run (token, repository).
-    env = tool_env()
-    git = Git(root, env)
-    if not git.is_repo():
-        raise InputError(f"{root}: not a git repository")
-    if git.run("status", "--porcelain", "--untracked-files=no").stdout.strip():
-        raise InputError(
-            "the working tree has uncommitted changes", hint="commit or stash them first"
-        )
+    # the job only says where we run (token, repository).
+    git = Git(root, tool_env())
+    _require_clean(git, root)
     default = config.default_branch or git.default_branch()
     if request.push:
         # A re-run (or a second dispatch) must not open a second pull request.
         existing = _open_retrain_pull(request, model, default)
         if existing is not None:
             return existing
+    branch = branch_name(model, request.date or datetime.now(UTC), _taken(git, request.push))
+    if branch == default or not branch.startswith(f"{RETRAIN_BRANCH_PREFIX}/"):
+        raise PolicyRefused(f"refusing to retrain on {branch!r}: not a retrain branch")
+    git.run("checkout", "-q", "-b", branch)
+
+    dvc = Dvc(root)
+    updated = _update_data(root, git, dvc, config)
+    dvc.run_pipeline(config.pipeline.run, cwd=root)
+    if request.push and config.pipeline.push != "never" and dvc.has_remote():
+        dvc.push()
+    commit = _commit(git, branch, model, updated)
+    outcome = RetrainOutcome(model, branch, default, commit, updated, pushed=False)
+    if not request.push:
+        return outcome
+    git.run("push", "-q", "origin", f"refs/heads/{branch}:refs/heads/{branch}")
+    outcome.pushed = True
+    _open_pull(outcome, request, config)
+    return outcome
+
+
+def _require_clean(git: Git, root: Path) -> None:
+    if not git.is_repo():
+        raise InputError(f"{root}: not a git repository")
+    if git.run("status", "--porcelain", "--untracked-files=no").stdout.strip():
+        raise InputError(
+            "the working tree has uncommitted changes", hint="commit or stash them first"
+        )
+
+
+def _taken(git: Git, push: bool) -> set[str]:
+    """Branch names that exist here, or on origin when we will push there."""
     taken = set(
         git.run("for-each-ref", "--format=%(refname:lstrip=2)", "refs/heads", "refs/remotes")
         .stdout.decode()
         .split()
     )
     taken |= {t.removeprefix("origin/") for t in taken}
-    if request.push and git.has_remote():
+    if push and git.has_remote():
         # A fresh checkout has only the default branch: ask origin which names it has,
         # or a re-run after a failed pull request would push onto the earlier branch.
         listing = git.run("ls-remote", "--heads", "origin", check=False).stdout.decode()
@@ -150,25 +186,23 @@ def run_retrain(request: RetrainRequest) -> RetrainOutcome:
             ref.removeprefix("refs/heads/")
             for _, _, ref in (line.partition("\t") for line in listing.splitlines())
         }
-    branch = branch_name(model, request.date or datetime.now(UTC), taken)
-    if branch == default or not branch.startswith(f"{BRANCH_PREFIX}/"):
-        raise PolicyRefused(f"refusing to retrain on {branch!r}: not a retrain branch")
-    git.run("checkout", "-q", "-b", branch)
+    return taken
 
-    dvc = Dvc(root)
-    updated: list[str] = []
+
+def _update_data(root: Path, git: Git, dvc: Dvc, config: Config) -> list[str]:
+    """`data.update`, else `dvc update` of every import; what was updated."""
     if config.data.update:
         _run_step(dvc, config.data.update, f"data.update `{config.data.update}`")
-        updated.append(config.data.update)
-    else:
-        tracked = git.run("ls-files").stdout.decode().split("\n")
-        imports = import_files(root, tracked)
-        for name in imports:
-            _run_step(dvc, [sys.executable, "-m", "dvc", "update", name], f"dvc update {name}")
-        updated.extend(imports)
-    dvc.run_pipeline(config.pipeline.run, cwd=root)
-    if request.push and config.pipeline.push != "never" and dvc.has_remote():
-        dvc.push()
+        return [config.data.update]
+    tracked = git.run("ls-files").stdout.decode().split("\n")
+    imports = import_files(root, tracked)
+    for name in imports:
+        _run_step(dvc, [sys.executable, "-m", "dvc", "update", name], f"dvc update {name}")
+    return imports
+
+
+def _commit(git: Git, branch: str, model: str, updated: list[str]) -> str:
+    """Commit everything on the retrain branch; drop the branch when nothing changed."""
     git.run("add", "-A")
     if not git.run("status", "--porcelain").stdout.strip():
         git.run("checkout", "-q", "-")
@@ -179,27 +213,24 @@ def run_retrain(request: RetrainRequest) -> RetrainOutcome:
         )
     message = f"Retrain {model} on updated data\n\nData: {', '.join(updated) or 'as committed'}"
     git.run("commit", "-q", "-m", message)
-    commit = git.current_sha()
-    outcome = RetrainOutcome(model, branch, default, commit, updated, pushed=False)
-    if not request.push:
-        return outcome
-    git.run("push", "-q", "origin", f"refs/heads/{branch}:refs/heads/{branch}")
-    outcome.pushed = True
-    _open_pull(outcome, request, config)
-    return outcome
+    return git.current_sha()
+
+
+def _github(request: RetrainRequest) -> GitHubRepo | None:
+    """The repository on GitHub, when the job has a token and knows the repository."""
+    context = request.job.context
+    if context.token_value() is None or not context.repository:
+        return None
+    from mlops_ci.adapters.github import GitHubRepo
+
+    return GitHubRepo.for_run(context)
 
 
 def _open_retrain_pull(request: RetrainRequest, model: str, default: str) -> RetrainOutcome | None:
     """The retrain pull request of `model` that is open already, if any (needs a token)."""
-    from mlops_ci.context import RunContext
-
-    context = RunContext.from_environ(request.env)
-    if context.token_value() is None or not context.repository:
+    gh = _github(request)
+    if gh is None:
         return None
-    from mlops_ci.adapters.github import GitHubRepo
-    from mlops_ci.services.monitor import retrain_branch_prefix
-
-    gh = GitHubRepo.for_run(context)
     heads = gh.open_pull_heads(retrain_branch_prefix(model))
     if not heads:
         return None
@@ -212,19 +243,14 @@ def _open_retrain_pull(request: RetrainRequest, model: str, default: str) -> Ret
     return outcome
 
 
-def _open_pull(outcome: RetrainOutcome, request: RetrainRequest, config: Any) -> None:
-    from mlops_ci.context import RunContext
-
-    context = RunContext.from_environ(request.env)
-    if context.token_value() is None or not context.repository:
+def _open_pull(outcome: RetrainOutcome, request: RetrainRequest, config: Config) -> None:
+    gh = _github(request)
+    if gh is None:
         return
-    from mlops_ci.adapters.github import GitHubRepo
-    from mlops_ci.services.monitor import issue_marker
-
-    gh = GitHubRepo.for_run(context)
     issue = request.issue
     if issue is None and config.monitor.on_drift.issue:
-        found = gh.find_issue(issue_marker(outcome.model), list(config.monitor.on_drift.labels))
+        marker = drift_issue_marker(outcome.model)
+        found = gh.find_issue(marker, list(config.monitor.on_drift.labels))
         issue = found.number if found is not None else None
     outcome.issue = issue
     link = f"Refs #{issue} (drift detected by `mlops-ci monitor`).\n\n" if issue else ""

@@ -21,8 +21,9 @@ from github_double import GitHubDouble
 
 from mlops_ci.adapters import github as github_adapter
 from mlops_ci.cli import main
-from mlops_ci.services.monitor import issue_marker
+from mlops_ci.core.markers import drift_issue_marker as issue_marker
 from mlops_ci.services.retrain import RetrainRequest, run_retrain
+from mlops_ci.services.shared.job import Job
 from mlops_ci.services.shared.sample_project import SampleProject
 
 TOKEN = "ghs_testtoken0000000000000000000000000007"
@@ -191,7 +192,9 @@ def test_retrain_pushes_a_new_branch_and_opens_a_pull_request(
 
     env = dict(os.environ)
     outcome = run_retrain(
-        RetrainRequest(root=root, push=True, date=datetime(2026, 3, 1, tzinfo=UTC), env=env)
+        RetrainRequest(
+            root=root, push=True, date=datetime(2026, 3, 1, tzinfo=UTC), job=Job.from_environ(env)
+        )
     )
     assert outcome.branch == RETRAIN_BRANCH
     origin = sample_project.origin
@@ -225,7 +228,9 @@ def test_retrain_runs_dvc_update_on_imports_and_no_push_stays_local(
     source.write_text("x\n1\n2\n3\n")  # upstream moved on
 
     outcome = run_retrain(
-        RetrainRequest(root=root, push=False, date=datetime(2026, 3, 2, tzinfo=UTC), env={})
+        RetrainRequest(
+            root=root, push=False, date=datetime(2026, 3, 2, tzinfo=UTC), job=Job.from_environ({})
+        )
     )
     assert outcome.updated == ["data/upstream.csv.dvc"]
     assert outcome.pushed is False

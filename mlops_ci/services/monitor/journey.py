@@ -1,0 +1,205 @@
+"""The monitoring journey for each model: read, compare, score, render, write, publish."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mlops_ci.core.drift import DriftReport, FeatureRule, detect_drift
+from mlops_ci.errors import InputError, MlopsCIError
+from mlops_ci.services.monitor.quality import model_quality
+from mlops_ci.services.monitor.reference import (
+    read_current,
+    read_reference,
+    stage_holder,
+)
+from mlops_ci.services.monitor.request import (
+    DEFAULT_OUTPUT,
+    MonitorOutcome,
+    MonitorRequest,
+    drift_json,
+)
+
+if TYPE_CHECKING:
+    from mlops_ci.adapters.tables import Table
+    from mlops_ci.config import Config
+    from mlops_ci.config.models import MonitorConfig
+    from mlops_ci.services.shared.registry import Registry
+
+
+def output_directory(request: MonitorRequest) -> Path:
+    """Where drift.md and drift.json go (one subdirectory per model when several)."""
+    return request.output or request.root.resolve() / DEFAULT_OUTPUT
+
+
+def run_monitor(request: MonitorRequest) -> list[MonitorOutcome]:
+    """Monitor the requested model (or every configured one); return what happened.
+
+    With several models each one's files go to ``<output>/<model>/``. What a runner is
+    told (the `drift` output, the job summary) is the command's to say.
+    """
+    from mlops_ci.config import load_config
+
+    root = request.root.resolve()
+    request.root = root
+    config = load_config(root).config
+    registry = _open_registry(root)
+    models = models_to_monitor(config, request.model, registry)
+    base = output_directory(request)
+    outcomes = []
+    for model in models:
+        directory = base / _safe_dir(model) if len(models) > 1 else base
+        outcomes.append(monitor_model(request, config, registry, model, directory))
+    return outcomes
+
+
+def models_to_monitor(
+    config: Config, requested: str | None, registry: Registry | None
+) -> list[str]:
+    """--model, else every model of mlops-ci.yaml, else the registry's only artifact."""
+    if requested:
+        return [requested]
+    names = [str(n) for n in config.models]
+    if names:
+        return names
+    if registry is not None and len(registry.state.artifacts) == 1:
+        return [str(next(iter(registry.state.artifacts)))]
+    return ["model"]
+
+
+def _open_registry(root: Path) -> Registry | None:
+    from mlops_ci.services.shared.registry import open_registry
+
+    try:
+        return open_registry(root)
+    except MlopsCIError:
+        return None
+
+
+def _safe_dir(model: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", model.replace("/", "__")) or "model"
+
+
+def _compare(monitor: MonitorConfig, reference: Table, current: Table) -> DriftReport:
+    """Per-feature drift of the monitored features (default: every column but the
+    label and the prediction, reference columns first)."""
+    excluded = {monitor.target, monitor.prediction} - {None}
+    if monitor.features:
+        features = list(monitor.features)
+    else:
+        features = [n for n in reference.columns if n not in excluded]
+        features += [n for n in current.columns if n not in excluded and n not in features]
+    rules = {
+        name: FeatureRule(test=rule.test, threshold=rule.threshold)
+        for name, rule in monitor.tests.items()
+    }
+    return detect_drift(
+        reference.columns,
+        current.columns,
+        features=features,
+        tests=rules,
+        drift_share=monitor.drift_share,
+        workers=min(4, os.cpu_count() or 1),
+    )
+
+
+def _require_comparison(report: DriftReport, measured_quality: bool, source: str) -> None:
+    # Renamed or retyped columns would otherwise read as "no drift" (and pass
+    # --fail-on-drift) while nothing was compared at all.
+    if report.tested or measured_quality:
+        return
+    why = ", ".join(sorted({f.status for f in report.features})) or "no features"
+    raise InputError(
+        f"{source}: no feature could be compared with the reference ({why})",
+        hint="check that both have the same column names and types (or monitor.features)",
+        file=source,
+    )
+
+
+def monitor_model(
+    request: MonitorRequest,
+    config: Config,
+    registry: Registry | None,
+    model: str,
+    directory: Path,
+) -> MonitorOutcome:
+    """Compute drift (and quality) for one model, render, write, publish to GitHub."""
+    monitor = config.monitor
+    stage = request.stage or monitor.stage
+    holder = stage_holder(registry, model, stage)
+    current_source = request.current or monitor.current
+    if not current_source:
+        raise InputError(
+            "no current data to monitor", hint="pass --current PATH|GLOB|URL or set monitor.current"
+        )
+    reference, ref_info = read_reference(
+        request,
+        request.reference or monitor.reference,
+        holder=holder,
+        model=model,
+        config=config,
+        stage=stage,
+    )
+    current, cur_info = read_current(request, current_source)
+    report = _compare(monitor, reference, current)
+    quality, quality_note = model_quality(
+        request,
+        config,
+        model=model,
+        holder=holder,
+        registry=registry,
+        reference=reference,
+        current=current,
+    )
+    _require_comparison(report, quality is not None, current_source)
+    context = request.job.context
+    outcome = MonitorOutcome(
+        model=model,
+        stage=stage,
+        version=holder.version if holder else None,
+        commit=holder.commit if holder else None,
+        drift=report,
+        quality=quality,
+        quality_note=quality_note,
+        reference=ref_info,
+        current=cur_info,
+        generated_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
+        run_url=context.run_url if context.on_runner and context.run_id else None,
+    )
+    _publish(request, config, outcome, directory)
+    return outcome
+
+
+def _publish(
+    request: MonitorRequest, config: Config, outcome: MonitorOutcome, directory: Path
+) -> None:
+    """The issue (on GitHub), then drift.md and drift.json (unless --publish none)."""
+    from mlops_ci.report.drift import render_report
+
+    context = request.job.context
+    publish = request.publish
+    if publish == "auto":
+        publish = "github" if context.can_write and context.repository else "local"
+    if publish == "github":
+        from mlops_ci.services.monitor.issue import publish_github
+
+        outcome.github = publish_github(outcome, config, context, request.root)
+    outcome.markdown = render_report(outcome.findings())
+    if publish != "none":
+        outcome.files = write_outputs(outcome, directory)
+
+
+def write_outputs(outcome: MonitorOutcome, directory: Path) -> list[str]:
+    """drift.md and drift.json in `directory`, each written whole or not at all."""
+    from mlops_ci.adapters.files import write_atomic
+
+    md = directory / "drift.md"
+    js = directory / "drift.json"
+    write_atomic(md, outcome.markdown)
+    text = json.dumps(drift_json(outcome), indent=2, sort_keys=False, allow_nan=False)
+    write_atomic(js, text + "\n")
+    return [str(md), str(js)]

@@ -1,0 +1,251 @@
+"""Reading what the monitor compares: the reference data (through DVC at the commit of
+the version holding the stage), the current data, and the model file at that commit."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from mlops_ci.errors import InputError, MlopsCIError
+from mlops_ci.services.monitor.request import DataSource, MonitorRequest
+
+if TYPE_CHECKING:
+    from mlops_ci.adapters.tables import Table
+    from mlops_ci.config import Config
+    from mlops_ci.services.shared.registry import Registry
+
+_DATA_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq", ".parq", ".csv.gz")
+
+
+@dataclass
+class Holder:
+    """The version that holds the monitored stage, and its commit."""
+
+    version: str
+    commit: str
+
+
+def stage_holder(registry: Registry | None, model: str, stage: str) -> Holder | None:
+    """Who holds `stage` of `model` in the registry, if anyone."""
+    if registry is None:
+        return None
+    artifact = registry.artifact(model)
+    if artifact is None:
+        return None
+    assignment = artifact.holder(stage)
+    if assignment is None:
+        return None
+    return Holder(str(assignment.version), str(assignment.commit))
+
+
+def relative(files: list[str], root: Path) -> list[str]:
+    """Files inside the root as paths relative to it; others as they are."""
+    shown = []
+    for name in files:
+        try:
+            shown.append(Path(name).relative_to(root).as_posix())
+        except ValueError:
+            shown.append(name)
+    return shown
+
+
+def read_current(request: MonitorRequest, source: str) -> tuple[Table, DataSource]:
+    """The current data: a path, directory, glob or URL, read as it is now."""
+    from mlops_ci.adapters.tables import read_table, storage_options_from_env
+
+    root = request.root
+    options = storage_options_from_env(source, request.job.env)
+    table = read_table(source, root=root, storage_options=options, progress=request.reading(source))
+    return table, DataSource(source, table.rows, relative(table.files, root))
+
+
+def _dvc_fs(root: Path, rev: str) -> Any:
+    from mlops_ci.adapters.dvc import Dvc
+
+    return Dvc(root).fs_at_rev(rev)
+
+
+def training_data_paths(lock_text: str, model_path: str | None) -> list[str]:
+    """Data deps of the stage that writes the model, from `dvc.lock` text (either format).
+
+    The training stage is the one whose outs contain the model path (or, without a
+    model path, a stage named `train`). Its deps that are data (`core.dvcfiles.is_data`)
+    are the training data; a directory dep is expanded by the caller.
+    """
+    from mlops_ci.core.dvcfiles import training_data
+    from mlops_ci.core.lockfile import read_lock
+
+    return training_data(read_lock(lock_text), model_path)
+
+
+@contextmanager
+def _dvc_errors(what: str) -> Iterator[None]:
+    """DVC's own exceptions (missing cache, unreachable remote) as one line."""
+    try:
+        yield
+    except MlopsCIError:
+        raise
+    except Exception as exc:
+        if not type(exc).__module__.startswith(("dvc", "dvc_data", "dvc_objects", "fsspec")):
+            raise
+        from mlops_ci.errors import DvcError
+
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DvcError(
+            f"{what}: cannot read through DVC: {reason[:300]}",
+            hint="run `dvc pull` or check the DVC remote",
+        ) from None
+
+
+def _auto_reference(
+    root: Path, holder: Holder | None, model: str, config: Config, stage: str
+) -> tuple[Any, list[str], str, str]:
+    """(DVC filesystem at the holder's commit, training data files, label, commit)."""
+    from mlops_ci.adapters.git import Git
+
+    if holder is None:
+        raise InputError(
+            f"reference `auto`: no version of {model!r} holds the stage {stage!r}",
+            hint="promote a version first, or pass --reference PATH",
+        )
+    raw = Git(root).show_file(holder.commit, "dvc.lock")
+    if raw is None:
+        raise InputError(
+            f"reference `auto`: dvc.lock is absent at {holder.commit[:12]} "
+            f"({model} {holder.version})",
+            hint="pass --reference PATH",
+        )
+    model_path = config.model(model).path
+    deps = training_data_paths(raw.decode("utf-8", "replace"), model_path)
+    if not deps:
+        raise InputError(
+            f"reference `auto`: dvc.lock at {holder.commit[:12]} has no stage that writes "
+            f"{model_path or 'the model'} with data deps",
+            hint="set models.<name>.path, or pass --reference PATH",
+        )
+    fs = _dvc_fs(root, holder.commit)
+    files: list[str] = []
+    for dep in deps:
+        if fs.isdir(dep):
+            inside = sorted(str(p) for p in fs.find(dep) if str(p).endswith(_DATA_SUFFIXES))
+            # A split directory (train/test): the training part is the reference.
+            training = [p for p in inside if "train" in PurePosixPath(p).name.lower()]
+            files.extend(training or inside)
+        elif dep.endswith(_DATA_SUFFIXES):
+            files.append(dep)
+    if not files:
+        raise InputError(
+            f"reference `auto`: no CSV or Parquet file among {', '.join(deps)} "
+            f"at {holder.commit[:12]}",
+            hint="pass --reference PATH",
+        )
+    return fs, files, ", ".join(files), holder.commit
+
+
+def read_reference(
+    request: MonitorRequest,
+    source: str,
+    *,
+    holder: Holder | None,
+    model: str,
+    config: Config,
+    stage: str,
+) -> tuple[Table, DataSource]:
+    """The reference data: `auto` (the holder's training data), a path in the
+    repository (at the holder's commit), or an absolute path or URL (as it is now)."""
+    from mlops_ci.adapters.tables import (
+        is_url,
+        read_files,
+        read_table,
+        storage_options_from_env,
+    )
+
+    root = request.root
+    if source == "auto":
+        with _dvc_errors("reference `auto`"):
+            fs, files, label, rev = _auto_reference(root, holder, model, config, stage)
+            progress = request.reading(label)
+            table = read_files(fs, files, source=label, root=root, progress=progress, revision=rev)
+        return table, DataSource(label, table.rows, list(files), rev)
+    if is_url(source) or Path(source).is_absolute() or holder is None:
+        options = storage_options_from_env(source, request.job.env)
+        progress = request.reading(source)
+        table = read_table(source, root=root, storage_options=options, progress=progress)
+        return table, DataSource(source, table.rows, relative(table.files, root))
+    # A path in the repository: the version the stage holder was trained with.
+    with _dvc_errors(f"{source}@{holder.commit[:12]}"):
+        return _read_at_commit(request, source, holder, model=model, stage=stage)
+
+
+def _read_at_commit(
+    request: MonitorRequest, source: str, holder: Holder, *, model: str, stage: str
+) -> tuple[Table, DataSource]:
+    from mlops_ci.adapters.tables import read_files
+
+    root = request.root
+    fs = _dvc_fs(root, holder.commit)
+    try:
+        if any(c in source for c in "*?["):
+            files = sorted(str(p) for p in fs.glob(source))
+        elif fs.isdir(source):
+            files = sorted(str(p) for p in fs.find(source) if str(p).endswith(_DATA_SUFFIXES))
+        elif fs.exists(source):
+            files = [source]
+        else:
+            files = []
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{source}@{holder.commit[:12]}: cannot list: {exc}") from None
+    if not files:
+        raise InputError(
+            f"{source}: not in the repository at {holder.commit[:12]} "
+            f"({model} {holder.version} holds {stage})",
+            hint="pass --reference with a path that existed at that commit",
+        )
+    progress = request.reading(source)
+    table = read_files(
+        fs, files, source=source, root=root, progress=progress, revision=holder.commit
+    )
+    return table, DataSource(source, table.rows, files, holder.commit)
+
+
+def load_model(request: MonitorRequest, holder: Holder | None, path: str | None) -> Any:
+    """The model object: --model-path, else the model file at the holder's commit.
+
+    Unpickling runs code from the file: only the project's own model file is loaded.
+    """
+    import pickle
+
+    root = request.root
+    if request.model_path:
+        candidate = Path(request.model_path)
+        candidate = candidate if candidate.is_absolute() else root / candidate
+        try:
+            data = candidate.read_bytes()
+        except OSError as exc:
+            raise InputError(
+                f"{request.model_path}: cannot read the model: {exc.strerror}"
+            ) from None
+    elif path is None:
+        return None
+    elif holder is not None:
+        from mlops_ci.adapters.dvc import Dvc
+
+        data = Dvc(root).read_at_rev(path, holder.commit)
+    else:
+        file = root / path
+        if not file.is_file():
+            return None
+        data = file.read_bytes()
+    try:
+        import joblib
+
+        return joblib.load(io.BytesIO(data))
+    except ImportError:  # pragma: no cover - scikit-learn brings joblib
+        return pickle.loads(data)  # noqa: S301 - the project's own model file
+    except Exception as exc:
+        shown = request.model_path or path
+        raise InputError(f"{shown}: not a loadable pickle/joblib model: {exc}") from None
