@@ -8,7 +8,6 @@ calls print plainly to the terminal, so services never ask where they run.
 
 from __future__ import annotations
 
-import os
 import secrets
 import sys
 from collections.abc import Iterator, Mapping
@@ -119,7 +118,3 @@ class ActionsRuntime:
         finally:
             if self.on_runner:
                 self._command("::endgroup::")
-
-
-def default_runtime() -> ActionsRuntime:
-    return ActionsRuntime.from_environ(os.environ)
