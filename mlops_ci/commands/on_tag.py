@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from mlops_ci.commands.options import root_option
 
+if TYPE_CHECKING:
+    from mlops_ci.services.on_tag import OnTagResult
 
-def _set_outputs(summary: str, **values: str | None) -> None:
-    """Step outputs and a job summary line, on a runner only."""
-    if not os.environ.get("GITHUB_OUTPUT") and os.environ.get("GITHUB_ACTIONS") != "true":
-        return
-    from mlops_ci.adapters.actions import ActionsRuntime
 
-    runtime = ActionsRuntime.from_environ(os.environ)
-    for name, value in values.items():
-        runtime.set_output(name, value or "")
-    runtime.append_summary(summary + "\n")
+def _gate(result: OnTagResult) -> str:
+    """The `gate` output: the release's verdict, or that of the promotion's gates."""
+    gate = ""
+    gates = result.details.get("gates")
+    if isinstance(gates, list):
+        failed = any(g.get("verdict") == "fail" for g in gates)
+        gate = "fail" if failed else ("pass" if gates else "none")
+    release = result.details.get("release")
+    if isinstance(release, dict):
+        gate = str(release.get("gates") or "")
+    return gate
 
 
 @click.command("on-tag")
@@ -46,23 +50,19 @@ def on_tag(tag: str | None, dry_run: bool, as_json: bool, root: Path) -> None:
     (exit 2), deploys nothing and opens or updates one issue per model saying how to
     roll back. Other tags and lightweight tags are ignored (exit 0).
     """
+    from mlops_ci.commands.registry import set_step_outputs
     from mlops_ci.services.on_tag import on_tag as run_on_tag
+    from mlops_ci.services.shared.job import Job
 
-    result = run_on_tag(root, tag, dry_run=dry_run)
-    gate = ""
-    gates = result.details.get("gates")
-    if isinstance(gates, list):
-        failed = any(g.get("verdict") == "fail" for g in gates)
-        gate = "fail" if failed else ("pass" if gates else "none")
-    release = result.details.get("release")
-    if isinstance(release, dict):
-        gate = str(release.get("gates") or "")
-    _set_outputs(
+    job = Job.from_environ()
+    result = run_on_tag(root, job, tag, dry_run=dry_run)
+    set_step_outputs(
+        job.actions,
         f"`{result.tag}`: {result.reason}.",
         tag=result.tag,
         version=result.version,
         stage=result.stage,
-        gate=gate,
+        gate=_gate(result),
     )
     if as_json:
         click.echo(json.dumps({**result.as_dict(), "lines": result.lines}, default=str))

@@ -15,7 +15,9 @@ import click
 from mlops_ci.commands.options import root_option
 
 if TYPE_CHECKING:
+    from mlops_ci.adapters.actions import ActionsRuntime
     from mlops_ci.core.tags import Bump
+    from mlops_ci.services.shared.job import Job
 
 _JSON_HELP = "Print the result as JSON."
 _PUSH_HELP = "Push the new tag to origin (one tag per push; never forced)."
@@ -32,19 +34,36 @@ def _emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=indent, default=str))
 
 
-def _set_outputs(summary: str | None = None, **values: str | None) -> None:
-    """Step outputs (`tag`, `version`, `stage`, `gate`) and a summary line on a runner."""
+def set_step_outputs(
+    actions: ActionsRuntime, summary: str | None = None, **values: str | None
+) -> None:
+    """Step outputs (`tag`, `version`, `stage`, `gate`) and a summary line, on a runner.
+
+    The one place the registry journeys (and `on-tag`, `on-merge`) set their outputs:
+    only where the runner reads them (GITHUB_OUTPUT is set, or on a runner).
+    """
+    if actions.output_file is None and not actions.on_runner:
+        return
+    for name, value in values.items():
+        actions.set_output(name, value or "")
+    if summary:
+        actions.append_summary(summary + "\n")
+
+
+def _runtime() -> ActionsRuntime:
+    """The Actions runtime alone, for commands that need nothing else of the run."""
     import os
 
-    if not os.environ.get("GITHUB_OUTPUT") and os.environ.get("GITHUB_ACTIONS") != "true":
-        return
     from mlops_ci.adapters.actions import ActionsRuntime
 
-    runtime = ActionsRuntime.from_environ(os.environ)
-    for name, value in values.items():
-        runtime.set_output(name, value or "")
-    if summary:
-        runtime.append_summary(summary + "\n")
+    return ActionsRuntime.from_environ(os.environ)
+
+
+def _job() -> Job:
+    """The run this command is part of, read once."""
+    from mlops_ci.services.shared.job import Job
+
+    return Job.from_environ()
 
 
 def _describe_tag(outcome: Any, verb: str) -> str:
@@ -93,7 +112,7 @@ def register(
         message=message,
         push=push,
     )
-    _set_outputs(tag=outcome.tag, version=outcome.version)
+    set_step_outputs(_runtime(), tag=outcome.tag, version=outcome.version)
     if as_json:
         _emit_json(outcome.as_dict())
         return
@@ -117,12 +136,14 @@ def promote(
     """
     from mlops_ci.services.shared.promote import promote as do_promote
 
-    outcome = do_promote(root, model, stage, version=version, push=push)
+    job = _job()
+    outcome = do_promote(root, model, stage, version=version, push=push, context=job.context)
     gates = outcome.extra.get("gates") or []
     verdict = (
         "fail" if any(g["verdict"] == "fail" for g in gates) else ("pass" if gates else "none")
     )
-    _set_outputs(
+    set_step_outputs(
+        job.actions,
         f"Promoted `{model}` {outcome.version} to **{stage}** (tag `{outcome.tag}`).",
         tag=outcome.tag,
         version=outcome.version,
@@ -152,8 +173,10 @@ def rollback(
     """Give STAGE of MODEL back to the previous holder, with a new tag (history is kept)."""
     from mlops_ci.services.shared.promote import rollback as do_rollback
 
-    outcome = do_rollback(root, model, stage, to_version=to_version, push=push)
-    _set_outputs(
+    job = _job()
+    outcome = do_rollback(root, model, stage, to_version=to_version, push=push, context=job.context)
+    set_step_outputs(
+        job.actions,
         f"Rolled back `{model}` **{stage}** to {outcome.version} (tag `{outcome.tag}`).",
         tag=outcome.tag,
         version=outcome.version,
@@ -185,7 +208,7 @@ def deprecate(model: str, message: str | None, push: bool, as_json: bool, root: 
     from mlops_ci.services.shared.registry import deprecate as do_deprecate
 
     outcome = do_deprecate(root, model, message=message, push=push)
-    _set_outputs(tag=outcome.tag)
+    set_step_outputs(_runtime(), tag=outcome.tag)
     if as_json:
         _emit_json(outcome.as_dict())
         return
@@ -199,7 +222,8 @@ def deprecate(model: str, message: str | None, push: bool, as_json: bool, root: 
 @_root_option
 def registry(model: str | None, include_deprecated: bool, as_json: bool, root: Path) -> None:
     """Show the registry: each model's latest version and who holds each stage."""
-    from mlops_ci.services.shared.registry import open_registry, registry_view
+    from mlops_ci.services.shared.registry import open_registry
+    from mlops_ci.services.shared.registry_view import registry_view
 
     views = registry_view(open_registry(root), model, include_deprecated=include_deprecated)
     if as_json:
@@ -241,7 +265,8 @@ def registry(model: str | None, include_deprecated: bool, as_json: bool, root: P
 @_root_option
 def history(model: str, as_json: bool, root: Path) -> None:
     """Show every registry event of MODEL, oldest first (who, when, which tag)."""
-    from mlops_ci.services.shared.registry import history_view, open_registry
+    from mlops_ci.services.shared.registry import open_registry
+    from mlops_ci.services.shared.registry_view import history_view
 
     events = history_view(open_registry(root), model)
     if as_json:
@@ -286,18 +311,17 @@ def release(tag: str | None, dry_run: bool, output: Path | None, as_json: bool, 
     """
     from mlops_ci.services.shared.release import release as do_release
 
+    job = _job()
     if tag is None:
-        import os
-
-        from mlops_ci.context import RunContext
-        from mlops_ci.errors import InputError
-
-        tag = RunContext.from_environ(os.environ).tag
+        tag = job.context.tag
         if not tag:
+            from mlops_ci.errors import InputError
+
             raise InputError("pass --tag MODEL@vX.Y.Z (no tag push or release triggered this run)")
-    result = do_release(root, tag, dry_run=dry_run, output=output)
+    result = do_release(root, tag, dry_run=dry_run, output=output, context=job.context)
     published = f" ({result['url']})" if result.get("url") else ""
-    _set_outputs(
+    set_step_outputs(
+        job.actions,
         f"Released `{tag}`{published}: gates {result['gates']}, sha256 `{result['sha256']}`.",
         tag=tag,
         version=result["version"],

@@ -186,4 +186,4 @@ def test_the_good_metrics_register_and_promote(tmp_path: Path, base_repo: Path) 
     outcome = registry_service.register(repo, "clf")
     assert outcome.created
     assert outcome.extra["metrics"]["good.json:accuracy"] == json.loads(GOOD_METRICS)["accuracy"]
-    assert promote_service.promote(repo, "clf", "staging", env={}).created
+    assert promote_service.promote(repo, "clf", "staging").created

@@ -125,12 +125,6 @@ def commit_lock_back(root: Path, ctx: RunContext, remote: str = "origin") -> Com
     return CommitOutcome("committed", sha=sha)
 
 
-@dataclass(frozen=True)
-class PushOutcome:
-    status: Literal["pushed", "skipped", "failed"]
-    reason: str = ""
-
-
 def may_push_outputs(ctx: RunContext, policy: str) -> tuple[bool, str]:
     """Whether this run may `dvc push`: never a fork; auto = same-repo PR or default branch."""
     if policy == "never":

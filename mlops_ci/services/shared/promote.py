@@ -9,11 +9,10 @@ stage's environment and add the stage to the release notes.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from mlops_ci.context import RunContext
 from mlops_ci.core.promotion import PromotionFacts, PromotionPlan, plan_promotion, plan_rollback
 from mlops_ci.core.tags import next_counter
 from mlops_ci.errors import GitError, PolicyRefused
@@ -36,14 +35,8 @@ def _refuse(plan: PromotionPlan) -> PolicyRefused:
     )
 
 
-def _on_default_branch(reg: Registry, commit: str, env: Mapping[str, str]) -> tuple[bool, str]:
-    from mlops_ci.context import RunContext
-
-    branch = (
-        reg.config.default_branch
-        or RunContext.from_environ(env).default_branch
-        or reg.git.default_branch()
-    )
+def _on_default_branch(reg: Registry, commit: str, context: RunContext) -> tuple[bool, str]:
+    branch = reg.config.default_branch or context.default_branch or reg.git.default_branch()
     try:
         ref = reg.git.branch_ref(branch)
     except GitError:
@@ -52,7 +45,7 @@ def _on_default_branch(reg: Registry, commit: str, env: Mapping[str, str]) -> tu
 
 
 def gather_facts(
-    reg: Registry, model: str, commit: str | None, env: Mapping[str, str]
+    reg: Registry, model: str, commit: str | None, context: RunContext
 ) -> tuple[PromotionFacts, GateCheck | None]:
     """What the promotion policy judges, for the version at ``commit`` (None: the
     version is not registered, so only the stage and version checks apply)."""
@@ -64,7 +57,7 @@ def gather_facts(
         if policy.require_gates:
             gates = check_gates(reg, model, read_metrics_at(reg, model, commit))
         if policy.require_default_branch:
-            on_branch, branch = _on_default_branch(reg, commit, env)
+            on_branch, branch = _on_default_branch(reg, commit, context)
     facts = PromotionFacts(
         allowed_stages=reg.allowed_stages(model),
         order=policy.order,
@@ -84,28 +77,20 @@ def promote(
     *,
     version: str | None = None,
     push: bool = False,
-    env: Mapping[str, str] | None = None,
+    context: RunContext | None = None,
 ) -> TagOutcome:
     """Assign ``stage`` to ``version`` (default: the latest) after the policy allows it.
 
-    The version's commit must first be reproducible from the DVC remote.
+    The version's commit must first be reproducible from the DVC remote. ``context`` is
+    the run's (the default branch it names; its token records the stage on GitHub);
+    without one, a local run: nothing is recorded on GitHub.
     """
-    from mlops_ci.services.shared.release import ensure_reproducible
-
-    env = os.environ if env is None else env
+    context = RunContext() if context is None else context
     reg = open_registry(root, fetch=push)
     artifact = reg.artifact(model)
     target = version or (artifact.latest if artifact else None)
-    state = artifact.versions.get(target) if artifact and target else None
-    commit = state.commit if state is not None and state.registered else None
-    if state is not None and commit is not None:
-        registration = state.registration
-        ensure_reproducible(
-            root,
-            registration.tag if registration is not None else commit,
-            f"promotion of {model}@{target} to {stage!r} refused",
-        )
-    facts, gates = gather_facts(reg, model, commit, env)
+    commit = _reproducible_commit(reg, model, target, stage)
+    facts, gates = gather_facts(reg, model, commit, context)
     plan = plan_promotion(
         artifact,
         model,
@@ -122,28 +107,48 @@ def promote(
     if plan.noop:
         holder = artifact.holder(stage) if artifact else None
         tag = holder.event.tag if holder else plan.tag
-        pushed = False
-        if push:
-            reg.git.push_tag(tag)
-            pushed = True
-        outcome = TagOutcome(
-            model, "promote", tag, plan.commit, plan.version, stage, pushed=pushed, extra=extra
-        )
+        created, pushed = False, _push_again(reg, tag, push=push)
     else:
-        created, pushed = write_tag(reg, plan.tag, plan.commit, plan.message(), push=push)
-        outcome = TagOutcome(
-            model,
-            "promote",
-            plan.tag,
-            plan.commit,
-            plan.version,
-            stage,
-            created=created,
-            pushed=pushed,
-            extra=extra,
-        )
-    outcome.extra["github"] = _record_on_github(reg, outcome, env)
+        tag = plan.tag
+        created, pushed = write_tag(reg, tag, plan.commit, plan.message(), push=push)
+    outcome = TagOutcome(
+        model,
+        "promote",
+        tag,
+        plan.commit,
+        plan.version,
+        stage,
+        created=created,
+        pushed=pushed,
+        extra=extra,
+    )
+    outcome.extra["github"] = _record_on_github(reg, outcome, context)
     return outcome
+
+
+def _reproducible_commit(reg: Registry, model: str, version: str | None, stage: str) -> str | None:
+    """The registered commit of ``version`` (None when it is not registered), once it is
+    known to be reproducible from the DVC remote (refused otherwise)."""
+    from mlops_ci.services.shared.release import ensure_reproducible
+
+    artifact = reg.artifact(model)
+    state = artifact.versions.get(version) if artifact and version else None
+    if state is None or not state.registered:
+        return None
+    registration = state.registration
+    ensure_reproducible(
+        reg.root,
+        registration.tag if registration is not None else state.commit,
+        f"promotion of {model}@{version} to {stage!r} refused",
+    )
+    return state.commit
+
+
+def _push_again(reg: Registry, tag: str, *, push: bool) -> bool:
+    """Push a tag that already exists (a re-run): True when pushed."""
+    if push:
+        reg.git.push_tag(tag)
+    return push
 
 
 def rollback(
@@ -153,68 +158,58 @@ def rollback(
     *,
     to_version: str | None = None,
     push: bool = False,
-    env: Mapping[str, str] | None = None,
+    context: RunContext | None = None,
 ) -> TagOutcome:
-    """Re-assign the previous holder of ``stage`` (or ``to_version``) with a new tag."""
-    env = os.environ if env is None else env
+    """Re-assign the previous holder of ``stage`` (or ``to_version``) with a new tag.
+
+    ``context`` as for `promote`: without one, nothing is recorded on GitHub.
+    """
+    context = RunContext() if context is None else context
     reg = open_registry(root, fetch=push)
     artifact = reg.artifact(model)
     holder = artifact.holder(stage) if artifact is not None else None
     if to_version is not None and holder is not None and holder.version == to_version:
         # Already rolled back (a re-run after a failure on GitHub, say): nothing to tag;
         # make sure the holder's tag is pushed and GitHub shows it.
-        pushed = False
-        if push:
-            reg.git.push_tag(holder.event.tag)
-            pushed = True
+        event = holder.event
         outcome = TagOutcome(
             model,
             "rollback",
-            holder.event.tag,
-            holder.event.commit,
+            event.tag,
+            event.commit,
             to_version,
             stage,
-            pushed=pushed,
+            pushed=_push_again(reg, event.tag, push=push),
             extra={"previous": to_version, "noop": True},
         )
-        outcome.extra["github"] = _record_on_github(reg, outcome, env)
-        return outcome
-    plan = plan_rollback(
-        artifact,
-        model,
-        stage,
-        to_version=to_version,
-        allowed_stages=reg.allowed_stages(model),
-        counter=next_counter(model, reg.tag_names()),
-    )
-    if not plan.allowed:
-        raise _refuse(plan)
-    created, pushed = write_tag(reg, plan.tag, plan.commit, plan.message(), push=push)
-    outcome = TagOutcome(
-        model,
-        "rollback",
-        plan.tag,
-        plan.commit,
-        plan.version,
-        stage,
-        created=created,
-        pushed=pushed,
-        extra={"previous": plan.previous},
-    )
-    outcome.extra["github"] = _record_on_github(reg, outcome, env)
+    else:
+        plan = plan_rollback(
+            artifact,
+            model,
+            stage,
+            to_version=to_version,
+            allowed_stages=reg.allowed_stages(model),
+            counter=next_counter(model, reg.tag_names()),
+        )
+        if not plan.allowed:
+            raise _refuse(plan)
+        created, pushed = write_tag(reg, plan.tag, plan.commit, plan.message(), push=push)
+        outcome = TagOutcome(
+            model, "rollback", plan.tag, plan.commit, plan.version, stage, created=created
+        )
+        outcome.pushed = pushed
+        outcome.extra["previous"] = plan.previous
+    outcome.extra["github"] = _record_on_github(reg, outcome, context)
     return outcome
 
 
 def _record_on_github(
-    reg: Registry, outcome: TagOutcome, env: Mapping[str, str]
+    reg: Registry, outcome: TagOutcome, context: RunContext
 ) -> dict[str, Any] | None:
     """A Deployment of the version to the stage's environment, and the release notes.
 
     Only with a token and a repository (a runner, or a person who exported both).
     """
-    from mlops_ci.context import RunContext
-
-    context = RunContext.from_environ(env)
     if context.token is None or not context.repository:
         return None
     from mlops_ci.services.shared.release import record_stage_on_github

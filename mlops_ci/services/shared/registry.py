@@ -1,7 +1,8 @@
-"""Registry journeys: read the state, register versions, deprecate, show history.
+"""Registry journeys: read the state, register versions, deprecate.
 
 Wires the git adapter (tags, files at a revision) to the pure core (`core.tags`,
-`core.registry`, `core.gates`). Returns plain data; the CLI renders it.
+`core.registry`, `core.gates`). Returns plain data; the CLI renders it (the views
+the `registry` and `history` commands show are in `registry_view`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlops_ci.adapters.git import Git, TagResult
 from mlops_ci.core.registry import (
@@ -32,6 +33,9 @@ from mlops_ci.core.tags import (
 )
 from mlops_ci.errors import ConfigError, InputError, PolicyRefused
 
+if TYPE_CHECKING:
+    from mlops_ci.config import Config, ModelConfig
+
 GTO_CONFIG = ".gto"
 METRICS_MARKER = "metrics: "
 
@@ -50,10 +54,10 @@ class Registry:
     gto_stages: list[str] | None
     records: list[GitTagRecord]
     state: RegistryState
-    _config: Any = field(default=None, repr=False)
+    _config: Config | None = field(default=None, repr=False)
 
     @property
-    def config(self) -> Any:
+    def config(self) -> Config:
         """The loaded `mlops-ci.yaml` (`mlops_ci.config.Config`), read on first use."""
         if self._config is None:
             from mlops_ci.config import load_config
@@ -65,7 +69,7 @@ class Registry:
     def has_config_file(self) -> bool:
         return any((self.root / name).is_file() for name in CONFIG_FILES)
 
-    def configured_models(self) -> dict[str, Any]:
+    def configured_models(self) -> dict[str, ModelConfig]:
         """Models listed in `mlops-ci.yaml` (none without the file; no config is loaded)."""
         if self._config is None and not self.has_config_file:
             return {}
@@ -74,7 +78,7 @@ class Registry:
     def artifact(self, model: str) -> ArtifactState | None:
         return self.state.artifact(model)
 
-    def model_config(self, model: str) -> Any:
+    def model_config(self, model: str) -> ModelConfig:
         return self.config.model(model)
 
     def allowed_stages(self, model: str) -> list[str]:
@@ -128,66 +132,6 @@ def open_registry(root: Path, *, fetch: bool = False) -> Registry:
         git.fetch_tags()
     records = git.tags()
     return Registry(root, git, read_gto_stages(root), records, build_state(records))
-
-
-# --- views ------------------------------------------------------------------------
-
-
-def model_view(reg: Registry, model: str) -> dict[str, Any]:
-    """One model as JSON-ready data: latest, stage holders, versions."""
-    artifact = reg.artifact(model)
-    stages: dict[str, str | None] = dict.fromkeys(reg.shown_stages(model))
-    versions: list[dict[str, Any]] = []
-    if artifact is not None:
-        for stage, holder in artifact.stages.items():
-            stages[stage] = holder.version
-        ordered = sorted(
-            artifact.versions.values(),
-            key=lambda v: (v.semver.precedence() if v.semver else (), v.version),
-            reverse=True,
-        )
-        for v in ordered:
-            reg_event = v.registration
-            versions.append(
-                {
-                    "version": v.version,
-                    "commit": v.commit,
-                    "registered": v.registered,
-                    "active": v.active,
-                    "stages": artifact.stages_of(v.version),
-                    "created_at": reg_event.time.isoformat() if reg_event else None,
-                    "author": reg_event.tagger_name if reg_event else None,
-                    "tag": reg_event.tag if reg_event else None,
-                }
-            )
-    return {
-        "name": model,
-        "latest": artifact.latest if artifact is not None else None,
-        "deprecated": artifact.deprecated if artifact is not None else False,
-        "stages": stages,
-        "versions": versions,
-    }
-
-
-def registry_view(
-    reg: Registry, model: str | None = None, *, include_deprecated: bool = False
-) -> list[dict[str, Any]]:
-    """Every model (tags and config), or one; deprecated ones only when asked or named."""
-    if model is not None:
-        if reg.artifact(model) is None and model not in reg.configured_models():
-            raise InputError(f"model {model!r} is not in the registry or mlops-ci.yaml")
-        return [model_view(reg, model)]
-    names = list(dict.fromkeys([*sorted(reg.state.artifacts), *reg.configured_models()]))
-    views = [model_view(reg, name) for name in names]
-    return [v for v in views if include_deprecated or not v["deprecated"]]
-
-
-def history_view(reg: Registry, model: str) -> list[dict[str, Any]]:
-    """Every registry event of a model, oldest first."""
-    artifact = reg.artifact(model)
-    if artifact is None:
-        raise InputError(f"model {model!r} has no registry tags")
-    return [e.as_dict() for e in artifact.events]
 
 
 # --- metrics and gates at a commit --------------------------------------------------
@@ -279,18 +223,6 @@ def tag_message_with_metrics(first_line: str, metrics: Mapping[str, Mapping[str,
     return f"{first_line}\n\n{METRICS_MARKER}{body}\n"
 
 
-def metrics_from_message(message: str) -> dict[str, Any] | None:
-    """The metrics a register tag message carries (None when it has none)."""
-    for line in message.splitlines():
-        if line.startswith(METRICS_MARKER):
-            try:
-                data = json.loads(line[len(METRICS_MARKER) :])
-            except json.JSONDecodeError:
-                return None
-            return data if isinstance(data, dict) else None
-    return None
-
-
 # --- writes -------------------------------------------------------------------------
 
 
@@ -309,17 +241,8 @@ class TagOutcome:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "action": self.action,
-            "tag": self.tag,
-            "commit": self.commit,
-            "version": self.version,
-            "stage": self.stage,
-            "created": self.created,
-            "pushed": self.pushed,
-            **self.extra,
-        }
+        shown = ("model", "action", "tag", "commit", "version", "stage", "created", "pushed")
+        return {**{name: getattr(self, name) for name in shown}, **self.extra}
 
 
 def _check_model_name(model: str) -> None:
@@ -360,26 +283,7 @@ def register(
         raise InputError(f"{version!r} is not a version: expected v + SemVer 2.0, e.g. v1.2.0")
     reg = open_registry(root, fetch=push)
     commit = reg.git.rev_parse(ref)
-    artifact = reg.artifact(model)
-    at_commit = [
-        v
-        for v in (artifact.versions.values() if artifact else [])
-        if v.registered and v.active and v.commit == commit
-    ]
-    if version is None:
-        if at_commit:
-            # Re-running `register --bump` on a registered commit is a no-op.
-            version = max(
-                at_commit, key=lambda v: v.semver.precedence() if v.semver else ()
-            ).version
-        else:
-            existing = list(artifact.versions) if artifact else []
-            version = next_version(existing, bump or reg.model_config(model).bump)
-    elif at_commit and all(v.version != version for v in at_commit):
-        raise PolicyRefused(
-            f"commit {commit[:12]} is already registered as {model}@{at_commit[0].version}",
-            hint="register another commit, or deregister that version first",
-        )
+    version = _version_to_register(reg, model, commit, version, bump)
     tag = format_tag(model, Action.REGISTER, version=version)
     metrics = read_metrics_at(reg, model, commit)
     first = message or f"Registering artifact {model} version {version}"
@@ -396,6 +300,31 @@ def register(
         pushed=pushed,
         extra={"metrics": flat_metrics(metrics)},
     )
+
+
+def _version_to_register(
+    reg: Registry, model: str, commit: str, version: str | None, bump: Bump | None
+) -> str:
+    """``version``, or the next by ``bump`` (the model's `bump` by default); the version
+    the commit already has when it is registered (a re-run is a no-op)."""
+    artifact = reg.artifact(model)
+    at_commit = [
+        v
+        for v in (artifact.versions.values() if artifact else [])
+        if v.registered and v.active and v.commit == commit
+    ]
+    if version is None:
+        if at_commit:
+            # Re-running `register --bump` on a registered commit is a no-op.
+            return max(at_commit, key=lambda v: v.semver.precedence() if v.semver else ()).version
+        existing = list(artifact.versions) if artifact else []
+        return next_version(existing, bump or reg.model_config(model).bump)
+    if at_commit and all(v.version != version for v in at_commit):
+        raise PolicyRefused(
+            f"commit {commit[:12]} is already registered as {model}@{at_commit[0].version}",
+            hint="register another commit, or deregister that version first",
+        )
+    return version
 
 
 def deprecate(
