@@ -5,11 +5,50 @@ from __future__ import annotations
 import json
 import os
 import sys
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from mlops_ci.commands.options import root_option
+
+if TYPE_CHECKING:
+    from mlops_ci.adapters.actions import ActionsRuntime
+    from mlops_ci.services.shared.job import Job
+
+
+@dataclass
+class _LogOnStderr:
+    """Progress of on-merge: the pipeline's lines and the log groups go to stderr, since
+    stdout carries the result (`--json`)."""
+
+    actions: ActionsRuntime
+
+    def line(self, text: str) -> None:
+        click.echo(text, err=True)
+
+    def group(self, title: str) -> AbstractContextManager[None]:
+        return self.actions.group(title)
+
+    def warning(self, message: str, hint: str | None = None) -> None:
+        click.echo(f"warning: {message}" + (f"\nhint: {hint}" if hint else ""), err=True)
+        self.actions.warning(message)
+
+    def advance(self, what: str, done: int, total: int | None) -> None:
+        return None
+
+
+def _job() -> Job:
+    """The run, read once; its runtime writes workflow commands (log groups,
+    annotations) to stderr, so that stdout stays the result."""
+    from mlops_ci.adapters.actions import ActionsRuntime
+    from mlops_ci.services.shared.job import Job
+
+    environ = dict(os.environ)
+    actions = ActionsRuntime.from_environ(environ, stream=sys.stderr)
+    return replace(Job.from_environ(environ, progress=_LogOnStderr(actions)), actions=actions)
 
 
 @click.command("on-merge")
@@ -36,32 +75,23 @@ def on_merge(do_release: bool, no_run: bool, dry_run: bool, as_json: bool, root:
     pass on HEAD's metrics, pushing one tag per push. A re-run on the same commit
     registers nothing.
     """
-    from mlops_ci.adapters.actions import ActionsRuntime
+    from mlops_ci.commands.registry import set_step_outputs
     from mlops_ci.services.on_merge import on_merge as run_on_merge
 
-    runtime = ActionsRuntime.from_environ(os.environ, stream=sys.stderr)
-
-    def sink(line: str) -> None:
-        click.echo(line, err=True)
-
-    result = run_on_merge(
-        root,
-        run=not no_run,
-        release=do_release,
-        dry_run=dry_run,
-        sink=sink,
-        group=runtime.group,
-    )
+    job = _job()
+    result = run_on_merge(root, job, run=not no_run, release=do_release, dry_run=dry_run)
     for outcome in result.models:
         if outcome.status == "gates-failed":
-            runtime.warning(f"{outcome.model} was not registered: {outcome.reason}")
-    if os.environ.get("GITHUB_OUTPUT") or os.environ.get("GITHUB_ACTIONS") == "true":
-        registered = result.registered
-        runtime.set_output("tag", " ".join(m.tag or "" for m in registered))
-        runtime.set_output("version", " ".join(m.version or "" for m in registered))
-        summary = [f"**mlops-ci on-merge** at `{result.commit[:12]}`:", ""]
-        summary += [f"- {line}" for line in result.lines]
-        runtime.append_summary("\n".join(summary) + "\n")
+            job.actions.warning(f"{outcome.model} was not registered: {outcome.reason}")
+    registered = result.registered
+    summary = [f"**mlops-ci on-merge** at `{result.commit[:12]}`:", ""]
+    summary += [f"- {line}" for line in result.lines]
+    set_step_outputs(
+        job.actions,
+        "\n".join(summary),
+        tag=" ".join(m.tag or "" for m in registered),
+        version=" ".join(m.version or "" for m in registered),
+    )
     if as_json:
         click.echo(json.dumps(result.as_dict(), default=str))
         return

@@ -16,19 +16,20 @@ completed; an existing release is reused, never duplicated).
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from mlops_ci.adapters.git import Git
 from mlops_ci.errors import InputError, PolicyRefused
+from mlops_ci.services.shared.job import Job
+
+if TYPE_CHECKING:
+    from mlops_ci.adapters.dvc import Dvc
+    from mlops_ci.config import Config, ModelConfig
+    from mlops_ci.services.shared.registry import Registry
 
 Status = Literal["registered", "already-registered", "gates-failed", "manual", "dry-run"]
-Sink = Callable[[str], None]
-Group = Callable[[str], AbstractContextManager[None]]
 
 
 @dataclass
@@ -90,24 +91,17 @@ class OnMergeResult:
 
 def on_merge(
     root: Path,
+    job: Job,
     *,
     run: bool = True,
     release: bool = False,
     dry_run: bool = False,
-    env: Mapping[str, str] | None = None,
-    sink: Sink | None = None,
-    group: Group | None = None,
 ) -> OnMergeResult:
     """Reproduce, check the lock, push outputs, and register on-merge models at HEAD."""
     from mlops_ci.adapters.dvc import Dvc
     from mlops_ci.config import load_config
-    from mlops_ci.context import RunContext
 
-    env = os.environ if env is None else env
-    from mlops_ci.services.report import no_group
-
-    grouping: Group = group or no_group
-    context = RunContext.from_environ(env)
+    context = job.context
     git = Git(root)
     if not git.is_repo():
         raise InputError(f"{root}: not a git repository", hint="run inside your project's clone")
@@ -119,29 +113,21 @@ def on_merge(
             hint="trigger the workflow with `on: push: branches: [<default branch>]`",
         )
     result = OnMergeResult(commit=git.current_sha(), branch=branch)
-    dvc = Dvc(root)
     if run and (root / "dvc.yaml").is_file():
-        _reproduce(root, config, dvc, result, context, sink=sink, group=grouping, dry_run=dry_run)
+        _reproduce(root, config, Dvc(root), result, job, dry_run=dry_run)
     elif not run:
         result.lines.append("pipeline not run (--no-run)")
-    _register_models(root, config, result, release=release, dry_run=dry_run, env=env)
+    _register_models(root, config, result, job, release=release, dry_run=dry_run)
     return result
 
 
 def _reproduce(
-    root: Path,
-    config: Any,
-    dvc: Any,
-    result: OnMergeResult,
-    context: Any,
-    *,
-    sink: Sink | None,
-    group: Group,
-    dry_run: bool,
+    root: Path, config: Config, dvc: Dvc, result: OnMergeResult, job: Job, *, dry_run: bool
 ) -> None:
     from mlops_ci.services.shared.lock import check_lock, may_push_outputs
-    from mlops_ci.services.report import run_pipeline
+    from mlops_ci.services.shared.pipeline import run_pipeline
 
+    sink, group = job.progress.line, job.progress.group
     outcome = run_pipeline(config, dvc, sink=sink, group=group)
     result.pulled, result.ran = outcome.pulled, config.pipeline.run
     result.lines.append(
@@ -160,7 +146,7 @@ def _reproduce(
             )
         result.lock = "current"
         result.lines.append("dvc.lock matches the pipeline's outputs")
-    allowed, why = may_push_outputs(context, config.pipeline.push)
+    allowed, why = may_push_outputs(job.context, config.pipeline.push)
     if dry_run:
         result.push_note = "dry run: outputs not pushed"
     elif not allowed:
@@ -176,83 +162,96 @@ def _reproduce(
 
 
 def _register_models(
-    root: Path,
-    config: Any,
-    result: OnMergeResult,
-    *,
-    release: bool,
-    dry_run: bool,
-    env: Mapping[str, str],
+    root: Path, config: Config, result: OnMergeResult, job: Job, *, release: bool, dry_run: bool
 ) -> None:
-    from mlops_ci.core.tags import next_version
-    from mlops_ci.services.shared.registry import check_gates, open_registry, read_metrics_at, register
+    """Register each `register: on-merge` model at HEAD (and release it when asked)."""
+    from mlops_ci.services.shared.registry import open_registry
 
     if not config.models:
         result.lines.append("no models in mlops-ci.yaml: nothing to register")
         return
     reg = open_registry(root, fetch=True)
     push = reg.git.has_remote()
-    head = result.commit
     for name, model in config.models.items():
         if model.registration != "on-merge":
-            outcome = ModelOutcome(name, "manual", reason="register: manual")
-            result.models.append(outcome)
+            result.models.append(ModelOutcome(name, "manual", reason="register: manual"))
             result.lines.append(f"{name}: register is manual; not registered on merge")
             continue
-        artifact = reg.artifact(name)
-        at_head = [
-            v
-            for v in (artifact.versions.values() if artifact else [])
-            if v.registered and v.active and v.commit == head
-        ]
-        if at_head:
-            version = at_head[0].version
-            registration = at_head[0].registration
-            outcome = ModelOutcome(
-                name,
-                "already-registered",
-                version=version,
-                tag=registration.tag if registration else None,
-                reason=f"HEAD is already {name}@{version}",
-            )
-            result.models.append(outcome)
+        outcome = _already_registered(reg, name, result)
+        if outcome is not None:
             if release and outcome.tag is not None and not dry_run:
                 # A run that registered and then failed to release is completed here.
-                result.lines.append(f"{name}: HEAD is already registered as {version}")
-                _release(root, outcome, result, env)
+                result.lines.append(f"{name}: HEAD is already registered as {outcome.version}")
+                _release(root, outcome, result, job)
             else:
                 result.lines.append(
-                    f"{name}: HEAD is already registered as {version}; nothing to do"
+                    f"{name}: HEAD is already registered as {outcome.version}; nothing to do"
                 )
             continue
-        gates = check_gates(reg, name, read_metrics_at(reg, name, head))
-        if gates.failures:
-            outcome = ModelOutcome(
-                name,
-                "gates-failed",
-                reason="gates failed: " + "; ".join(gates.failures),
-                gates=gates.results,
-            )
-            result.models.append(outcome)
-            result.lines.append(f"{name}: not registered, {outcome.reason}")
-            continue
-        if dry_run:
-            version = next_version(list(artifact.versions) if artifact else [], model.bump)
-            outcome = ModelOutcome(
-                name,
-                "dry-run",
-                version=version,
-                reason=f"would register {version} ({model.bump})",
-                gates=gates.results,
-            )
-            result.models.append(outcome)
-            result.lines.append(f"{name}: dry run: would register {version}")
-            continue
+        outcome = _register_model(reg, name, model, result, push=push, dry_run=dry_run)
+        if release and outcome.status == "registered":
+            _release(root, outcome, result, job)
+
+
+def _already_registered(reg: Registry, name: str, result: OnMergeResult) -> ModelOutcome | None:
+    """The version HEAD already carries (a re-run), added to ``result``; None if none."""
+    artifact = reg.artifact(name)
+    at_head = [
+        v
+        for v in (artifact.versions.values() if artifact else [])
+        if v.registered and v.active and v.commit == result.commit
+    ]
+    if not at_head:
+        return None
+    version = at_head[0].version
+    registration = at_head[0].registration
+    outcome = ModelOutcome(
+        name,
+        "already-registered",
+        version=version,
+        tag=registration.tag if registration else None,
+        reason=f"HEAD is already {name}@{version}",
+    )
+    result.models.append(outcome)
+    return outcome
+
+
+def _register_model(
+    reg: Registry,
+    name: str,
+    model: ModelConfig,
+    result: OnMergeResult,
+    *,
+    push: bool,
+    dry_run: bool,
+) -> ModelOutcome:
+    """Register the next version of ``name`` at HEAD when its gates pass on HEAD's
+    metrics (only say which in a dry run); the outcome, added to ``result``."""
+    from mlops_ci.core.tags import next_version
+    from mlops_ci.services.shared.registry import check_gates, read_metrics_at, register
+
+    gates = check_gates(reg, name, read_metrics_at(reg, name, result.commit))
+    if gates.failures:
+        reason = "gates failed: " + "; ".join(gates.failures)
+        outcome = ModelOutcome(name, "gates-failed", reason=reason, gates=gates.results)
+        line = f"{name}: not registered, {outcome.reason}"
+    elif dry_run:
+        artifact = reg.artifact(name)
+        version = next_version(list(artifact.versions) if artifact else [], model.bump)
+        outcome = ModelOutcome(
+            name,
+            "dry-run",
+            version=version,
+            reason=f"would register {version} ({model.bump})",
+            gates=gates.results,
+        )
+        line = f"{name}: dry run: would register {version}"
+    else:
         written = register(
-            root,
+            reg.root,
             name,
             bump=model.bump,
-            ref=head,
+            ref=result.commit,
             message=f"Registering artifact {name} on merge to {result.branch}",
             push=push,
         )
@@ -265,19 +264,17 @@ def _register_models(
             reason=f"gates {gates.verdict}; {model.bump} bump",
             gates=gates.results,
         )
-        result.models.append(outcome)
         where = "and pushed it to origin" if written.pushed else "(no origin: local tag only)"
-        result.lines.append(f"{name}: registered {written.version}: tag {written.tag} {where}")
-        if release:
-            _release(root, outcome, result, env)
+        line = f"{name}: registered {written.version}: tag {written.tag} {where}"
+    result.models.append(outcome)
+    result.lines.append(line)
+    return outcome
 
 
-def _release(
-    root: Path, outcome: ModelOutcome, result: OnMergeResult, env: Mapping[str, str]
-) -> None:
+def _release(root: Path, outcome: ModelOutcome, result: OnMergeResult, job: Job) -> None:
     from mlops_ci.services.shared.release import release
 
     assert outcome.tag is not None
-    data = release(root, outcome.tag, env=env)
+    data = release(root, outcome.tag, context=job.context)
     outcome.release = {k: v for k, v in data.items() if k != "lines"}
     result.lines += [f"{outcome.model}: {line}" for line in data.get("lines", [])]
