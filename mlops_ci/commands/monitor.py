@@ -45,8 +45,9 @@ _MODEL_HELP = "Model to retrain (default: the only model in mlops-ci.yaml)."
     default="auto",
     show_default=True,
     help=(
-        "github: files, action outputs and the drift issue; local: files and action outputs; "
-        "none: print only; auto: github when a token and repository are set, else local."
+        "Where the findings go besides the files (always written to --output): "
+        "github: the drift issue and dispatch; local and none: nowhere else; "
+        "auto: github when a token and repository are set, else local."
     ),
 )
 @click.option(
@@ -107,8 +108,7 @@ def monitor(  # noqa: PLR0917 - one parameter per option
     finally:
         if bar is not None:
             bar.close()
-    if publish != "none":
-        _tell_runner(job, outcomes, output_directory(request))
+    _tell_runner(job, outcomes, output_directory(request))
     if as_json:
         documents = [o.as_json() for o in outcomes]
         shown = documents[0] if len(documents) == 1 else documents

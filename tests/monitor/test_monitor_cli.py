@@ -87,11 +87,25 @@ def test_fail_on_drift_exits_2_and_clean_data_exits_0(
     assert data["n_drifted"] == 0
 
 
-def test_publish_none_writes_nothing(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["monitor", "--root", str(project), "--reference", "ref.csv"]
-    code, _, _ = run([*args, "--current", "clean.csv", "--publish", "none"], capsys)
+def test_publish_none_writes_the_files_and_nothing_else(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As for `report`: the files always go to --output; `none` publishes nowhere else.
+    # A token and a repository are set, and the API is a closed port: any call would fail.
+    monkeypatch.setenv("GITHUB_TOKEN", "t0ken")
+    monkeypatch.setenv("GITHUB_REPOSITORY", "octo/repo")
+    monkeypatch.setenv("GITHUB_API_URL", "http://127.0.0.1:9")
+    out_dir = project / "chosen"
+    args = ["monitor", "--root", str(project), "--reference", "ref.csv", "--publish", "none"]
+    code, out, _ = run([*args, "--current", "drifted.csv", "--output", str(out_dir)], capsys)
     assert code == 0
+    assert json.loads((out_dir / "drift.json").read_text())["github"] is None
+    assert "Dataset drift." in (out_dir / "drift.md").read_text()
+    assert f"wrote {out_dir / 'drift.md'}" in out
     assert not (project / ".mlops-ci").exists()
+    code, _, _ = run([*args, "--current", "clean.csv"], capsys)
+    assert code == 0
+    assert json.loads((project / ".mlops-ci" / "drift.json").read_text())["dataset_drift"] is False
 
 
 def test_action_output_and_summary_on_a_runner(

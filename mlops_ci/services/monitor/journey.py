@@ -177,7 +177,11 @@ def monitor_model(
 def _publish(
     request: MonitorRequest, config: Config, outcome: MonitorOutcome, directory: Path
 ) -> None:
-    """The issue (on GitHub), then drift.md and drift.json (unless --publish none)."""
+    """The issue (on GitHub, when published there), then drift.md and drift.json.
+
+    The files are written whatever `--publish` says, as `report` writes its own:
+    `--publish` decides where the findings go besides them (`none`: nowhere).
+    """
     from mlops_ci.report.drift import render_report
 
     context = request.job.context
@@ -189,8 +193,7 @@ def _publish(
 
         outcome.github = publish_github(outcome, config, context, request.root)
     outcome.markdown = render_report(outcome.findings())
-    if publish != "none":
-        outcome.files = write_outputs(outcome, directory)
+    outcome.files = write_outputs(outcome, directory)
 
 
 def write_outputs(outcome: MonitorOutcome, directory: Path) -> list[str]:
