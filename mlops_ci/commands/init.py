@@ -26,9 +26,21 @@ _WITH_HELP = (
 )
 @click.option(
     "--ref",
-    default="v1",
-    show_default=True,
-    help="Ref of mlops-ci the workflows call: a release tag, or a commit SHA to pin by hash.",
+    default=None,
+    metavar="SHA",
+    help="Commit SHA (40 hex) of mlops-ci the workflows call. Default: the release this "
+    "mlops-ci was built from, or the commit it was installed from.",
+)
+@click.option(
+    "--ref-tag",
+    default=None,
+    metavar="TAG",
+    help="The release tag (vX.Y.Z) --ref is, written as a comment after each pin.",
+)
+@click.option(
+    "--allow-unpinned",
+    is_flag=True,
+    help="Accept a tag or branch as --ref (zizmor reports it: unpinned-uses).",
 )
 @click.option(
     "--default-branch",
@@ -41,23 +53,30 @@ def init(
     with_: str | None,
     force: bool,
     directory: Path,
-    ref: str,
+    ref: str | None,
+    ref_tag: str | None,
+    allow_unpinned: bool,
     default_branch: str | None,
     as_json: bool,
 ) -> None:
     """Adopt mlops-ci: write mlops-ci.yaml (from dvc.yaml) and the workflows.
 
-    Refuses to overwrite a file that differs unless --force; running it again changes
-    nothing.
+    The workflows call mlops-ci's reusable workflows pinned by commit SHA, with the
+    release tag as a comment. Refuses to overwrite a file that differs unless --force;
+    running it again changes nothing.
     """
-    from mlops_ci.services.init import parse_journeys, run_init
+    from mlops_ci.services.init import choose_pin, parse_journeys, run_init
 
     journeys = parse_journeys(with_)
-    result = run_init(directory, journeys, force=force, ref=ref, default_branch=default_branch)
+    pin = choose_pin(ref, ref_tag, allow_unpinned=allow_unpinned)
+    result = run_init(directory, journeys, force=force, pin=pin, default_branch=default_branch)
+    if pin.note:
+        click.echo(f"note: {pin.note}", err=True)
     if as_json:
         payload = {
             "written": result.written,
             "unchanged": result.unchanged,
+            "pin": {"ref": pin.ref, "tag": pin.tag, "by_commit": pin.by_commit},
             "next_steps": result.next_steps,
         }
         click.echo(json.dumps(payload, indent=2))

@@ -13,6 +13,7 @@ from mlops_ci.config import parse_config
 from mlops_ci.errors import InputError
 from mlops_ci.services.init import (
     DEFAULT_JOURNEYS,
+    Pin,
     direction_for,
     parse_journeys,
     read_template,
@@ -22,6 +23,7 @@ from mlops_ci.services.init import (
 )
 from mlops_ci.services.shared.sample_project import SampleProject
 
+SHA = "0123456789abcdef0123456789abcdef01234567"
 ALL_WORKFLOWS = [
     "monitor.yml", "on-merge.yml", "pr-report-post.yml", "pr-report.yml", "promote.yml",
     "release.yml", "retrain.yml", "sweep.yml",
@@ -76,14 +78,15 @@ def test_render_fills_branch_ref_and_working_directory() -> None:
     text = render_workflow(
         read_template("pr-report.yml"),
         default_branch="trunk",
-        ref="0123456789abcdef0123456789abcdef01234567",
+        pin=Pin(SHA, "v1.4.0"),
         working_directory="ml/model a",
     )
     assert "branches: [trunk]" in text
-    assert "pr-report.yml@0123456789abcdef0123456789abcdef01234567\n" in text
+    assert f"uses: mlops-ci/mlops-ci/.github/workflows/pr-report.yml@{SHA} # v1.4.0\n" in text
+    assert "@v1" not in text
     assert '      working-directory: "ml/model a"\n' in text
-    with pytest.raises(InputError):
-        render_workflow(read_template("pr-report.yml"), default_branch="main", ref="v1; rm -rf /")
+    untagged = render_workflow(read_template("release.yml"), default_branch="main", pin=Pin(SHA))
+    assert f"release.yml@{SHA}\n" in untagged
 
 
 def test_config_without_dvc_yaml_is_still_valid(tmp_path: Path) -> None:
@@ -163,9 +166,14 @@ def test_init_refuses_to_overwrite_and_writes_nothing(tmp_path: Path) -> None:
     assert sorted(p.name for p in workflows.iterdir()) == ["release.yml"]
     assert (workflows / "release.yml").read_text(encoding="utf-8") == "# mine\n"
 
-    forced = cli("init", "--force", "--with", "release", "--dir", str(tmp_path), cwd=tmp_path)
+    forced = cli(
+        "init", "--force", "--with", "release", "--ref", SHA, "--ref-tag", "v1.2.3",
+        "--dir", str(tmp_path), cwd=tmp_path,
+    )  # fmt: skip
     assert forced.returncode == 0, forced.stderr
-    assert (workflows / "release.yml").read_text(encoding="utf-8") == read_template("release.yml")
+    assert (workflows / "release.yml").read_text(encoding="utf-8") == read_template(
+        "release.yml"
+    ).replace("release.yml@v1\n", f"release.yml@{SHA} # v1.2.3\n")
     assert not list(tmp_path.glob(".github/workflows/.*.tmp"))
 
 
@@ -173,8 +181,15 @@ def test_project_in_a_subdirectory(tmp_path: Path) -> None:
     subprocess.run(["git", "init", "-q", "-b", "trunk"], cwd=tmp_path, check=True)
     project = tmp_path / "ml"
     project.mkdir()
-    result = cli("init", "--with", "pr", "--ref", "v1.4.0", "--json", "--dir", "ml", cwd=tmp_path)
+    args = ["init", "--with", "pr", "--ref", "v1.4.0", "--json", "--dir", "ml"]
+    refused = cli(*args, cwd=tmp_path)
+    assert refused.returncode == 1
+    assert "--ref: 'v1.4.0' is a tag or branch, not a commit SHA" in refused.stderr
+    assert not (project / "mlops-ci.yaml").exists()
+
+    result = cli(*args, "--allow-unpinned", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
+    assert "zizmor will report unpinned-uses" in result.stderr
     assert (project / "mlops-ci.yaml").is_file()
     text = (tmp_path / ".github" / "workflows" / "pr-report.yml").read_text(encoding="utf-8")
     assert "      working-directory: ml\n" in text

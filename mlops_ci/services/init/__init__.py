@@ -1,8 +1,9 @@
 """`mlops-ci init`: adopt mlops-ci in a repository.
 
 Writes `mlops-ci.yaml`, filled from what `dvc.yaml` declares (metrics and suggested
-gates on them, params, models from model-like outputs), and the chosen starter
-workflows into `.github/workflows/`. The plan is computed first; nothing is written
+gates on them, params, models from model-like outputs: `suggest.py`), and the chosen
+starter workflows into `.github/workflows/`, their calls of mlops-ci's reusable
+workflows pinned by commit (`pin.py`). The plan is computed first; nothing is written
 when any file would be overwritten without `force`, and a file whose content would
 not change is left alone, so running init twice changes nothing.
 """
@@ -11,20 +12,35 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path, PurePosixPath
-from typing import Literal
 
 from mlops_ci.adapters.files import write_atomic
 from mlops_ci.adapters.git import Git
-from mlops_ci.config import find_config, parse_config
-from mlops_ci.errors import ConfigError, GitError, InputError, MlopsCIError
+from mlops_ci.config import find_config
+from mlops_ci.errors import ConfigError, GitError, InputError
+from mlops_ci.services.init.pin import Pin, choose_pin
+from mlops_ci.services.init.suggest import (
+    CONFIG_FILENAME,
+    SuggestedGate,
+    direction_for,
+    suggest_config,
+    suggest_gates,
+    yaml_scalar,
+)
 
-CONFIG_FILENAME = "mlops-ci.yaml"
+__all__ = [
+    "CONFIG_FILENAME", "DEFAULT_JOURNEYS", "JOURNEYS", "InitResult", "Pin", "PlannedFile",
+    "SuggestedGate", "apply", "choose_pin", "direction_for", "next_steps", "parse_journeys",
+    "plan", "read_template", "render_workflow", "run_init", "suggest_config",
+    "suggest_gates", "template_names",
+]  # fmt: skip
+
 WORKFLOWS_DIR = PurePosixPath(".github/workflows")
-DEFAULT_REF = "v1"
+# The ref the starter templates call mlops-ci by; init replaces it with its pin.
+TEMPLATE_REF = "v1"
 
 # Journey name (as given to --with) -> starter workflows it installs.
 JOURNEYS: dict[str, tuple[str, ...]] = {
@@ -38,26 +54,8 @@ JOURNEYS: dict[str, tuple[str, ...]] = {
 }
 DEFAULT_JOURNEYS: tuple[str, ...] = ("pr", "release", "promote")
 
-MODEL_SUFFIXES = (".pkl", ".pickle", ".joblib", ".onnx", ".pt", ".pth")
-
-# Metric name words -> which way is better. Matched against the words of the last
-# part of a dotted key (`test.roc_auc` -> `roc`, `auc`).
-_HIGHER_WORDS = frozenset(
-    {"accuracy", "acc", "f1", "auc", "roc", "precision", "recall", "r2", "map", "iou",
-     "dice", "bleu", "rouge", "ndcg", "score", "sensitivity", "specificity"}
-)  # fmt: skip
-_LOWER_WORDS = frozenset(
-    {"loss", "error", "err", "rmse", "mse", "mae", "mape", "logloss", "perplexity", "wer",
-     "cer", "latency"}
-)  # fmt: skip
-# A relative regression allowed by the suggested gates; a starting point to tune.
-SUGGESTED_MAX_DROP_PCT = 5
-
-_TEMPLATE_REF = "@" + DEFAULT_REF
+_TEMPLATE_CALL = re.compile(r"^(\s*uses: " + re.escape("mlops-ci/mlops-ci/") + r"\S+)@v1$", re.M)
 _TEMPLATE_RUNS_ON = "      runs-on: ubuntu-latest\n"
-_SAFE_SCALAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_./-]*$")
-_YAML_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null"})
-_REF_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 
 
 @dataclass(frozen=True)
@@ -76,27 +74,11 @@ class InitResult:
     written: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     next_steps: list[str] = field(default_factory=list)
+    pin: Pin | None = None
 
     @property
     def changed(self) -> bool:
         return bool(self.written)
-
-
-@dataclass(frozen=True)
-class SuggestedGate:
-    metric: str
-    direction: Literal["higher", "lower"]
-
-
-def direction_for(metric: str) -> Literal["higher", "lower"] | None:
-    """Which way is better for a metric, guessed from its name; None when unsure."""
-    leaf = metric.rsplit(".", 1)[-1].rsplit(":", 1)[-1].lower()
-    words = set(re.split(r"[^a-z0-9]+", leaf)) - {""}
-    if words & _LOWER_WORDS or leaf in _LOWER_WORDS:
-        return "lower"
-    if words & _HIGHER_WORDS or leaf in _HIGHER_WORDS:
-        return "higher"
-    return None
 
 
 def parse_journeys(value: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -135,135 +117,17 @@ def read_template(name: str) -> str:
 
 
 def render_workflow(
-    template: str, *, default_branch: str, ref: str = DEFAULT_REF, working_directory: str = "."
+    template: str, *, default_branch: str, pin: Pin, working_directory: str = "."
 ) -> str:
-    """A starter workflow made concrete for one repository (pure)."""
-    if not _REF_RE.match(ref):
-        raise InputError(f"--ref: {ref!r} is not a git tag, branch or commit")
+    """A starter workflow made concrete for one repository (pure): its calls of
+    mlops-ci pinned, `@<sha> # <tag>`."""
     text = template.replace("$default-branch", default_branch)
-    if ref != DEFAULT_REF:
-        text = re.sub(re.escape(_TEMPLATE_REF) + r"$", "@" + ref, text, flags=re.MULTILINE)
+    text = _TEMPLATE_CALL.sub(lambda m: m.group(1) + pin.suffix(), text)
     if working_directory not in ("", "."):
         text = text.replace(
             _TEMPLATE_RUNS_ON,
-            _TEMPLATE_RUNS_ON + f"      working-directory: {_yaml_scalar(working_directory)}\n",
+            _TEMPLATE_RUNS_ON + f"      working-directory: {yaml_scalar(working_directory)}\n",
         )
-    return text
-
-
-def _yaml_scalar(value: str) -> str:
-    """A string as a YAML scalar: plain when unambiguous, else double-quoted."""
-    if _SAFE_SCALAR.match(value) and value.lower() not in _YAML_WORDS:
-        return value
-    import json
-
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _metric_keys(root: Path, files: Iterable[str]) -> dict[str, list[str]]:
-    """Numeric metric keys per metrics file present in the working tree."""
-    from mlops_ci.core.formats import parse_metrics
-    from mlops_ci.core.metrics import flatten, is_number
-
-    found: dict[str, list[str]] = {}
-    for name in files:
-        path = root / name
-        if not path.is_file():
-            continue
-        try:
-            data = parse_metrics(path.read_bytes(), name)
-        except MlopsCIError:
-            continue  # a metrics file we cannot read gets no suggested gates
-        keys = [key for key, value in flatten(data).items() if key and is_number(value)]
-        found[name] = keys
-    return found
-
-
-def suggest_gates(metrics_by_file: Mapping[str, Sequence[str]]) -> list[SuggestedGate]:
-    """A gate per metric whose name says which way is better (pure)."""
-    seen: dict[str, int] = {}
-    for keys in metrics_by_file.values():
-        for key in keys:
-            seen[key] = seen.get(key, 0) + 1
-    gates: list[SuggestedGate] = []
-    for file, keys in metrics_by_file.items():
-        for key in keys:
-            direction = direction_for(key)
-            if direction is None:
-                continue
-            # The same key in two files is named with its file, `file:key`.
-            name = key if seen[key] == 1 else f"{file}:{key}"
-            gates.append(SuggestedGate(name, direction))
-    return gates
-
-
-def _model_name(path: str, taken: set[str]) -> str:
-    stem = PurePosixPath(path).stem
-    name = re.sub(r"[^a-zA-Z0-9_-]+", "-", stem).strip("-_") or "model"
-    if not name[0].isalnum():
-        name = "m" + name
-    candidate, n = name, 2
-    while candidate in taken:
-        candidate, n = f"{name}-{n}", n + 1
-    taken.add(candidate)
-    return candidate
-
-
-def suggest_config(root: Path) -> str:
-    """The text of `mlops-ci.yaml` for the project at `root`, from its `dvc.yaml`."""
-    from mlops_ci.dvcfile import read_dvc_yaml
-
-    declared = read_dvc_yaml(root)
-    metrics = _metric_keys(root, declared.metrics)
-    gates = suggest_gates(metrics)
-    params = declared.params or (["params.yaml"] if (root / "params.yaml").is_file() else [])
-    model_outs = [out for out in declared.outs if out.lower().endswith(MODEL_SUFFIXES)]
-
-    lines = [
-        "# mlops-ci configuration, written by `mlops-ci init`.",
-        "# Check it with `mlops-ci validate`; `mlops-ci schema` prints its JSON Schema.",
-        "version: 1",
-        "",
-        "pipeline:",
-        "  run: dvc repro",
-        "",
-    ]
-    lines.append("metrics:")
-    if declared.metrics:
-        lines.append("  # Files: read from dvc.yaml (" + ", ".join(declared.metrics) + ").")
-    else:
-        lines.append("  # dvc.yaml declares no metrics: list your metrics files here.")
-        lines.append("  files: []")
-    if gates:
-        lines.append("  # Suggested from the metrics found; tune min/max/max_drop to your model.")
-        lines.append("  gates:")
-        for gate in gates:
-            lines.append(f"    {_yaml_scalar(gate.metric)}:")
-            lines.append(f"      direction: {gate.direction}")
-            lines.append(f"      max_drop_pct: {SUGGESTED_MAX_DROP_PCT}")
-    else:
-        lines.append("  gates: {}")
-    lines.append("")
-    lines.append("params:")
-    if params:
-        lines.append("  files:")
-        lines.extend(f"    - {_yaml_scalar(p)}" for p in params)
-    else:
-        lines.append("  files: []")
-    lines.append("")
-    if model_outs:
-        lines.append("models:")
-        taken: set[str] = set()
-        for out in model_outs:
-            lines.append(f"  {_model_name(out, taken)}:")
-            lines.append(f"    path: {_yaml_scalar(out)}")
-            lines.append("    stages: [staging, production]")
-    else:
-        lines.append("# No model file (.pkl, .joblib, .onnx, .pt) among the dvc.yaml outs:")
-        lines.append("# add your models here to register, release and promote them.")
-        lines.append("models: {}")
-    text = "\n".join(lines) + "\n"
-    parse_config(text, CONFIG_FILENAME)  # what init writes, validate must accept
     return text
 
 
@@ -285,7 +149,7 @@ def plan(
     project: Path,
     journeys: Sequence[str],
     *,
-    ref: str = DEFAULT_REF,
+    pin: Pin,
     default_branch: str | None = None,
 ) -> list[PlannedFile]:
     """Every file init would write, with its content (reads, never writes)."""
@@ -308,7 +172,7 @@ def plan(
     for journey in journeys:
         for name in JOURNEYS[journey]:
             content = render_workflow(
-                read_template(name), default_branch=branch, ref=ref, working_directory=relative
+                read_template(name), default_branch=branch, pin=pin, working_directory=relative
             )
             target = repo_root / WORKFLOWS_DIR / name
             files.append(PlannedFile(target, content, _shown(target, project)))
@@ -388,11 +252,14 @@ def run_init(
     journeys: Sequence[str] = DEFAULT_JOURNEYS,
     *,
     force: bool = False,
-    ref: str = DEFAULT_REF,
+    pin: Pin | None = None,
     default_branch: str | None = None,
 ) -> InitResult:
-    """Plan and apply init for the project at `project`."""
-    files = plan(project, journeys, ref=ref, default_branch=default_branch)
+    """Plan and apply init for the project at `project`; the workflows call mlops-ci at
+    `pin`, by default the commit of the installed mlops-ci (`choose_pin`)."""
+    pin = pin or choose_pin(None)
+    files = plan(project, journeys, pin=pin, default_branch=default_branch)
     result = apply(files, force=force)
     result.next_steps = next_steps(journeys)
+    result.pin = pin
     return result
