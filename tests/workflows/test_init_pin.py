@@ -150,7 +150,7 @@ def test_the_source_tree_carries_no_stamp_or_a_well_formed_one() -> None:
 def _stamp_commands() -> str:
     """The stamp step docs/workflows.md gives the release job."""
     docs = (REPO_ROOT / "docs" / "workflows.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```bash\n(.*?)```", docs, re.S)
+    blocks: list[str] = re.findall(r"```bash\n(.*?)```", docs, re.S)
     stamps = [block for block in blocks if "mlops_ci/release_pin.py" in block]
     assert len(stamps) == 1, "docs/workflows.md shows one stamp step"
     return stamps[0]
