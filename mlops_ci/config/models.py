@@ -302,9 +302,9 @@ class ExperimentsConfig(_Strict):
 
     @model_validator(mode="after")
     def _plan_fits(self) -> ExperimentsConfig:
-        from mlops_ci.core.experiments import SweepError, plan
-
         if self.grid or self.sets:
+            from mlops_ci.core.experiments import SweepError, plan
+
             try:
                 plan(self.grid, self.sets, max_runs=self.max_runs)
             except SweepError as exc:
