@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "schema": "mlops_ci.commands.config:schema",
     "report": "mlops_ci.commands.report:report",
     "post": "mlops_ci.commands.report:post",
+    "publish": "mlops_ci.commands.publish:publish",
     "register": "mlops_ci.commands.registry:register",
     "release": "mlops_ci.commands.registry:release",
     "promote": "mlops_ci.commands.registry:promote",

@@ -20,6 +20,10 @@ from mlops_ci.secrets import register_secret
 
 PR_EVENTS = frozenset({"pull_request", "pull_request_target", "pull_request_review"})
 TOKEN_VARIABLES = ("MLOPS_CI_GITHUB_TOKEN", "GITHUB_TOKEN", "GH_TOKEN")
+#: Set by the action's step that runs the pull request's code without the token: the
+#: directory where `report` leaves what to post for the action's next step, which holds
+#: the token (`mlops-ci publish --from DIR`).
+PUBLISH_DIR_VARIABLE = "MLOPS_CI_PUBLISH_DIR"
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,8 @@ class RunContext:
     default_branch: str = ""
     workspace: str = ""
     token: SecretStr | None = field(default=None, repr=False)
+    #: Where to leave the report for a later step that holds the token ("" = post now).
+    publish_dir: str = ""
 
     @property
     def tag(self) -> str | None:
@@ -78,6 +84,11 @@ class RunContext:
     @property
     def is_pull_request(self) -> bool:
         return self.pr_number is not None
+
+    @property
+    def publishes_later(self) -> bool:
+        """True in the action's token-free step: a later step posts what this one wrote."""
+        return bool(self.publish_dir)
 
     @property
     def can_write(self) -> bool:
@@ -114,6 +125,7 @@ class RunContext:
             "sha": env.get("GITHUB_SHA", ""),
             "workspace": env.get("GITHUB_WORKSPACE", ""),
             "token": token,
+            "publish_dir": env.get(PUBLISH_DIR_VARIABLE, "").strip(),
             "default_branch": _default_branch(event),
         }
         fields.update(_pull_request_fields(event_name, event))
@@ -127,6 +139,13 @@ def _token(env: Mapping[str, str]) -> SecretStr | None:
         value = env.get(name, "").strip()
         if value:
             register_secret(value)
+            if not all("!" <= char <= "~" for char in value):
+                # Never shown, not even in part: masking it would print what follows a break.
+                raise InputError(
+                    f"{name}: the token holds a line break, a space or a non-ASCII "
+                    "character; a GitHub token never does",
+                    hint="set the secret to the token alone, without quotes or a trailing line",
+                )
             return SecretStr(value)
     return None
 

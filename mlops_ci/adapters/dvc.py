@@ -1,6 +1,6 @@
 """DVC as we use it: pull, push, reproduce, data diff, and reading files at a revision.
 
-Commands run as subprocesses of this interpreter (`python -m dvc`), so the DVC
+Commands run as subprocesses of this interpreter (`python -P -m dvc`), so the DVC
 that mlops-ci was installed with is the one used, always with its analytics off
 (`adapters.process`). Reading a DVC output at an old revision goes through DVC's
 Python API, imported only then (it costs about half a second); this is the only
@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import configparser
 import json
+import os
 import shlex
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from mlops_ci.adapters.process import dvc_api_environment, pipeline_env, tool_env
+from mlops_ci.adapters.process import (
+    dvc_api_environment,
+    pipeline_env,
+    python_command,
+    run_child,
+    tool_env,
+)
 from mlops_ci.core.lockfile import TrackedFile, stage_hashes, tracked_files
 from mlops_ci.errors import DvcError
 
@@ -30,6 +33,19 @@ if TYPE_CHECKING:
     from dvc.api import DVCFileSystem
 
 LineSink = Callable[[str], None]
+DVC_TIMEOUT_VARIABLE = "MLOPS_CI_DVC_TIMEOUT_MINUTES"
+DVC_TIMEOUT_HINT = f"{DVC_TIMEOUT_VARIABLE} (minutes; default 60)"
+
+
+def dvc_timeout() -> float:
+    """Seconds a DVC command may take: `MLOPS_CI_DVC_TIMEOUT_MINUTES`, else 60 minutes."""
+    raw = os.environ.get(DVC_TIMEOUT_VARIABLE, "").strip()
+    try:
+        minutes = float(raw) if raw else 60.0
+    except ValueError:
+        minutes = 60.0
+    return max(minutes, 0.001) * 60
+
 
 # `tracked_files` and `stage_hashes` read `dvc.lock` and `.dvc` text (`core.lockfile`).
 __all__ = [
@@ -59,17 +75,6 @@ class DataChange:
     status: str  # added | modified | deleted | renamed | not in cache
 
 
-def _drain(stream: Any, sink: LineSink | None, tail: list[str]) -> None:
-    for raw in iter(stream.readline, b""):
-        line = raw.decode("utf-8", "replace").rstrip("\r\n")
-        tail.append(line)
-        if len(tail) > 40:
-            del tail[:-40]
-        if sink is not None:
-            sink(line)
-    stream.close()
-
-
 class Dvc:
     """DVC operations in the repository at `root`."""
 
@@ -88,7 +93,8 @@ class Dvc:
     # --- commands -------------------------------------------------------------------
 
     def _dvc(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "dvc", *args]
+        # `-P`: a `dvc/` directory in the checkout is never imported in DVC's place.
+        return python_command("-m", "dvc", *args)
 
     def stream(
         self,
@@ -98,41 +104,31 @@ class Dvc:
         cwd: Path | None = None,
         timeout: float | None = None,
         env: Mapping[str, str] | None = None,
+        raise_timeout: str | None = None,
     ) -> CommandResult:
         """Run a command, streaming its combined output line by line to `sink`.
 
         A string runs through the shell: it is the pipeline command the repository
-        itself declares (`pipeline.run`), code the user already trusts.
+        itself declares (`pipeline.run`), code the user already trusts. The command and
+        everything it starts run in one process group, stopped after `timeout`
+        seconds (default: `MLOPS_CI_DVC_TIMEOUT_MINUTES`, else 60 minutes).
         """
-        shell = isinstance(argv, str)
         shown = argv if isinstance(argv, str) else shlex.join(argv)
-        start = time.monotonic()
         try:
-            proc = subprocess.Popen(
+            result = run_child(
                 argv,
                 cwd=cwd or self.root,
-                env=dict(env) if env is not None else self.env,
-                shell=shell,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
+                env=env if env is not None else self.env,
+                timeout=timeout if timeout is not None else dvc_timeout(),
+                what=f"`{shown}`",
+                timeout_setting=raise_timeout or DVC_TIMEOUT_HINT,
+                error=DvcError,
+                stream=sink,
+                merge_output=True,
             )
         except OSError as exc:
             raise DvcError(f"cannot start `{shown}`: {exc.strerror}") from None
-        tail: list[str] = []
-        reader = threading.Thread(target=_drain, args=(proc.stdout, sink, tail), daemon=True)
-        reader.start()
-        try:
-            code = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            reader.join(5)
-            raise DvcError(
-                f"`{shown}` did not finish within {timeout:.0f} s",
-                hint="raise pipeline.timeout_minutes in mlops-ci.yaml",
-            ) from None
-        reader.join(10)
-        return CommandResult(shown, code, time.monotonic() - start, tail)
+        return CommandResult(shown, result.returncode, result.seconds, result.tail)
 
     def _check(self, result: CommandResult, what: str) -> CommandResult:
         if result.returncode != 0:
@@ -163,7 +159,14 @@ class Dvc:
         parts = shlex.split(command)
         if parts[:1] == ["dvc"] and not any(c in command for c in "|&;<>$`"):
             argv = self._dvc(*parts[1:])
-        result = self.stream(argv, sink=sink, cwd=cwd, timeout=timeout, env=self.pipeline_env)
+        result = self.stream(
+            argv,
+            sink=sink,
+            cwd=cwd,
+            timeout=timeout,
+            env=self.pipeline_env,
+            raise_timeout="pipeline.timeout_minutes in mlops-ci.yaml",
+        )
         return self._check(result, f"the pipeline `{command}`")
 
     # --- configuration ----------------------------------------------------------------
@@ -195,9 +198,18 @@ class Dvc:
     def data_diff(self, base: str, head: str | None = None) -> list[DataChange]:
         """`dvc diff --json BASE [HEAD]` (HEAD omitted: the workspace)."""
         args = ["diff", "--json", base] + ([head] if head else [])
-        proc = subprocess.run(
-            self._dvc(*args), cwd=self.root, env=self.env, capture_output=True, check=False
-        )
+        try:
+            proc = run_child(
+                self._dvc(*args),
+                cwd=self.root,
+                env=self.env,
+                timeout=dvc_timeout(),
+                what="dvc diff",
+                timeout_setting=DVC_TIMEOUT_HINT,
+                error=DvcError,
+            )
+        except OSError as exc:
+            raise DvcError(f"cannot start dvc diff: {exc.strerror}") from None
         if proc.returncode != 0:
             lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
             raise DvcError(f"dvc diff failed: {lines[-1] if lines else proc.returncode}")

@@ -11,15 +11,17 @@ arrive in one push), and never moved, deleted or force-pushed.
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from mlops_ci.core.registry import GitTagRecord
 from mlops_ci.errors import GitError, InputError, PolicyRefused
+
+if TYPE_CHECKING:
+    from mlops_ci.adapters.process import ChildResult
+    from mlops_ci.core.registry import GitTagRecord
 
 _TAG_FIELDS = (
     "%(refname)",
@@ -33,7 +35,19 @@ _TAG_FIELDS = (
     "%(contents)",
 )
 _TAG_FORMAT = "%00".join(_TAG_FIELDS) + "%00"
+_NETWORK = frozenset({"push", "fetch", "ls-remote", "pull"})
+GIT_TIMEOUT_VARIABLE = "MLOPS_CI_GIT_TIMEOUT_MINUTES"
 _SIGNATURE_MARKERS = ("-----BEGIN PGP SIGNATURE-----", "-----BEGIN SSH SIGNATURE-----")
+
+
+def git_timeout() -> float:
+    """Seconds a git call may take: `MLOPS_CI_GIT_TIMEOUT_MINUTES`, else 5 minutes."""
+    raw = os.environ.get(GIT_TIMEOUT_VARIABLE, "").strip()
+    try:
+        minutes = float(raw) if raw else 5.0
+    except ValueError:
+        minutes = 5.0
+    return max(minutes, 0.001) * 60
 
 
 @dataclass(frozen=True)
@@ -54,20 +68,29 @@ class Git:
 
     # --- plumbing -------------------------------------------------------------------
 
-    def run(
-        self, *args: str, check: bool = True, input_bytes: bytes | None = None
-    ) -> subprocess.CompletedProcess[bytes]:
-        """Run ``git ARGS`` in the repository; raise GitError on failure when ``check``."""
-        env = dict(os.environ if self._env is None else self._env)
+    def run(self, *args: str, check: bool = True, input_bytes: bytes | None = None) -> ChildResult:
+        """Run ``git ARGS`` in the repository; raise GitError on failure when ``check``.
+
+        Only git's own network calls (push, fetch, ls-remote) see the token and the
+        credential helper; every other git runs without them. Each call is stopped
+        after `MLOPS_CI_GIT_TIMEOUT_MINUTES` (default 5).
+        """
+        from mlops_ci.adapters.process import run_child, scrub_credentials, with_git_credentials
+
+        base = os.environ if self._env is None else self._env
+        network = bool(args) and args[0] in _NETWORK
+        env = with_git_credentials(base) if network else scrub_credentials(base)
         env.setdefault("GIT_TERMINAL_PROMPT", "0")
         try:
-            proc = subprocess.run(
+            proc = run_child(
                 ["git", *args],
                 cwd=self.root,
                 env=env,
-                input=input_bytes,
-                capture_output=True,
-                check=False,
+                input_bytes=input_bytes,
+                timeout=git_timeout(),
+                what=f"git {args[0] if args else ''}".strip(),
+                timeout_setting=f"{GIT_TIMEOUT_VARIABLE} (minutes; default 5)",
+                error=GitError,
             )
         except FileNotFoundError:
             if not self.root.is_dir():
@@ -325,6 +348,8 @@ class Git:
 
 def parse_for_each_ref(raw: bytes) -> list[GitTagRecord]:
     """Parse the NUL-separated output of ``git for-each-ref --format=<_TAG_FORMAT>``."""
+    from mlops_ci.core.registry import GitTagRecord  # the registry's model; not for reports
+
     fields = raw.decode("utf-8", "replace").split("\0")
     width = len(_TAG_FIELDS)
     records: list[GitTagRecord] = []

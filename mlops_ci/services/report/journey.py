@@ -18,6 +18,7 @@ from mlops_ci.config import LoadedConfig, load_config
 from mlops_ci.context import RunContext, pull_request_problem
 from mlops_ci.errors import GateFailed, GitError, InputError
 from mlops_ci.report.render import RenderOptions, ReportDocument, render_markdown
+from mlops_ci.services.report.deferred import defer_publish
 from mlops_ci.services.report.document import build_document, render_options
 from mlops_ci.services.shared.job import Job
 from mlops_ci.services.shared.pipeline import PipelineRun, after_run, run_pipeline
@@ -163,6 +164,9 @@ def generate_report(request: ReportRequest, job: Job) -> ReportOutcome:
     if target == "github":
         if request.dry_run:
             outcome.dry_run_preview = markdown
+        elif ctx.publishes_later:  # the action's next step holds the token and posts
+            defer_publish(Path(ctx.publish_dir), document, fail_on_gate=fail_on_gate)
+            outcome.fail_on_gate = False  # `mlops-ci publish` exits 2 after posting
         else:
             outcome.comment_url = publish_to_github(
                 document, markdown, ctx, loaded.config, job.progress

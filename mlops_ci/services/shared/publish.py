@@ -29,7 +29,7 @@ def choose_publish(requested: Publish | str, ctx: RunContext) -> str:
         return requested
     if ctx.is_fork and ctx.is_pull_request:
         return "artifact"
-    if ctx.on_runner and ctx.token is not None:
+    if ctx.on_runner and (ctx.token is not None or ctx.publishes_later):
         return "github"
     return "local"
 

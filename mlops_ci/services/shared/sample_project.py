@@ -18,13 +18,12 @@ import csv
 import importlib.util
 import io
 import shutil
-import subprocess
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlops_ci.adapters.process import tool_env
+from mlops_ci.adapters.process import run_child, tool_env
 from mlops_ci.errors import MlopsCIError
 
 MAIN_BRANCH = "main"
@@ -275,14 +274,15 @@ def write_dataset(dest: Path, *, drop_last: int = 0) -> None:
 
 
 def _run(args: list[str], cwd: Path, env: Mapping[str, str]) -> str:
-    result = subprocess.run(
-        args, cwd=cwd, env=dict(env), capture_output=True, text=True, check=False
-    )
+    result = run_child(
+        args, cwd=cwd, env=env, timeout=600, what=f"sample project: `{' '.join(args[:3])}`",
+        timeout_setting=None,
+    )  # fmt: skip
     if result.returncode != 0:
-        detail = (result.stderr or result.stdout).strip().splitlines()
+        detail = (result.stderr or result.stdout).decode("utf-8", "replace").strip().splitlines()
         why = detail[-1] if detail else f"exit {result.returncode}"
         raise MlopsCIError(f"sample project: `{' '.join(args[:3])}` failed: {why}")
-    return result.stdout.strip()
+    return result.stdout.decode("utf-8", "replace").strip()
 
 
 def _git_env(date: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -403,11 +403,10 @@ def copy_sample(sample: SampleProject, dest: Path) -> SampleProject:
     """Copy a built sample (repository, DVC remote and origin) to `dest`; milliseconds."""
     shutil.copytree(sample.base, dest, symlinks=True)
     # origin is an absolute path in .git/config: point the copy at its own origin.
-    subprocess.run(
+    _run(
         ["git", "remote", "set-url", "origin", str(dest / "origin.git")],
-        cwd=dest / "project",
-        check=True,
-        env=tool_env(),
+        dest / "project",
+        tool_env(),
     )
     return SampleProject(
         base=dest,
