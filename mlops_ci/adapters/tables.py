@@ -19,6 +19,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from mlops_ci.adapters.table_columns import Accumulator, is_text
 from mlops_ci.core.drift import Column
 from mlops_ci.errors import InputError
 
@@ -184,99 +185,19 @@ def _csv_batches(handle: IO[bytes], name: str, columns: Sequence[str] | None) ->
         yield batch.select(wanted) if wanted is not None else batch
 
 
-def _parquet_batches(handle: IO[bytes], columns: Sequence[str] | None) -> Iterator[Any]:
+def _parquet_file(handle: IO[bytes]) -> Any:
+    """A Parquet file whose text columns read as dictionaries (codes, not strings), one
+    column chunk at a time (no read-ahead of a whole row group)."""
     import pyarrow.parquet as pq
 
-    parquet = pq.ParquetFile(handle)
-    names = parquet.schema_arrow.names
-    wanted = [c for c in columns if c in names] if columns is not None else None
-    yield from parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=wanted)
+    text = [f.name for f in pq.ParquetFile(handle).schema_arrow if is_text(f.type)]
+    handle.seek(0)
+    return pq.ParquetFile(handle, read_dictionary=text, pre_buffer=False, buffer_size=1 << 20)
 
 
-@dataclass
-class _Accumulator:
-    """Per-column chunks from every batch of every file, joined at the end."""
-
-    numeric: dict[str, list[np.ndarray[Any, Any]]] = field(default_factory=dict)
-    text: dict[str, list[Any]] = field(default_factory=dict)
-    origin: dict[str, str] = field(default_factory=dict)
-    rows: int = 0
-
-    def add(self, batch: Any, name: str) -> None:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        names = batch.schema.names
-        if len(set(names)) != len(names):
-            twice = next(n for n in names if names.count(n) > 1)
-            raise InputError(
-                f"{name}: column {twice!r} appears more than once; expected unique column names",
-                file=name,
-            )
-        for column, array in zip(names, batch.columns, strict=True):
-            kind = _kind_of(array.type)
-            if column not in self.origin:
-                self.origin[column] = name
-                # A column first seen in a later file is missing in the earlier rows.
-                if kind == "numeric":
-                    self.numeric[column] = [np.full(self.rows, np.nan)]
-                else:
-                    self.text[column] = [pa.nulls(self.rows, pa.string())]
-            elif (kind == "numeric") != (column in self.numeric):
-                first = "numbers" if column in self.numeric else "text"
-                raise InputError(
-                    f"{name}: column {column!r} holds {'numbers' if kind == 'numeric' else 'text'}"
-                    f" but {first} in {self.origin[column]}; expected one type per column",
-                    file=name,
-                )
-            if kind == "numeric":
-                values = pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False)
-                self.numeric[column].append(np.asarray(values, dtype=np.float64))
-            else:
-                self.text[column].append(pc.cast(array, pa.string()))
-        for column in list(self.numeric) + list(self.text):
-            if column not in batch.schema.names:
-                if column in self.numeric:
-                    self.numeric[column].append(np.full(batch.num_rows, np.nan))
-                else:
-                    self.text[column].append(pa.nulls(batch.num_rows, pa.string()))
-        self.rows += batch.num_rows
-
-    def columns(self) -> dict[str, Column]:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        out: dict[str, Column] = {}
-        for name in self.origin:
-            if name in self.numeric:
-                chunks = self.numeric.pop(name)
-                values = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
-                out[name] = Column("numeric", values)
-            else:
-                joined = pa.chunked_array(self.text.pop(name), type=pa.string())
-                encoded = pc.dictionary_encode(joined.combine_chunks())
-                codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
-                labels = tuple(str(v) for v in encoded.dictionary.to_pylist())
-                out[name] = Column("categorical", codes.astype(np.int64), labels)
-        return out
-
-
-def _kind_of(arrow_type: Any) -> str:
-    import pyarrow as pa
-
-    if pa.types.is_boolean(arrow_type):
-        return "text"
-    if pa.types.is_dictionary(arrow_type):
-        return "numeric" if _kind_of(arrow_type.value_type) == "numeric" else "text"
-    if (
-        pa.types.is_integer(arrow_type)
-        or pa.types.is_floating(arrow_type)
-        or pa.types.is_decimal(arrow_type)
-        or pa.types.is_temporal(arrow_type)
-        or pa.types.is_null(arrow_type)
-    ):
-        return "numeric"
-    return "text"
+def _parquet_columns(parquet: Any, columns: Sequence[str] | None) -> list[str]:
+    names: list[str] = parquet.schema_arrow.names
+    return [c for c in columns if c in names] if columns is not None else names
 
 
 def read_table(
@@ -315,7 +236,7 @@ def read_files(
     """
     import pyarrow as pa
 
-    acc = _Accumulator()
+    acc = Accumulator()
     total = sum(_size(fs, name) for name in files) if progress is not None else 0
     counter = _Counter(progress, total)
     for name in files:
@@ -344,20 +265,33 @@ def _read_one(  # noqa: PLR0917 - one file's reading state, kept together
     shown: str,
     fmt: str | None,
     columns: Sequence[str] | None,
-    acc: _Accumulator,
+    acc: Accumulator,
     counter: _Counter,
 ) -> None:
     if fmt == "parquet":
-        for batch in _parquet_batches(handle, columns):
-            acc.add(batch, shown)
+        # Column by column: each is decoded, turned into numpy and released before the
+        # next, so reading holds the columns read so far and one more.
+        parquet = _parquet_file(handle)
+        wanted = _parquet_columns(parquet, columns)
+        arrays = (parquet.read(columns=[c]).column(0) for c in wanted)
+        acc.add(shown, wanted, arrays, parquet.metadata.num_rows)
         counter.advance(_size(fs, name))
+        _release_arrow_memory()
         return
     last = 0
     for batch in _csv_batches(handle, name, columns):
-        acc.add(batch, shown)
+        acc.add(shown, batch.schema.names, batch.columns, batch.num_rows)
         where = _tell(handle)
         counter.advance(max(where - last, 0))
         last = max(where, last)
+
+
+def _release_arrow_memory() -> None:
+    """Give the memory Arrow's allocator keeps for reuse back to the system (the
+    columns are numpy arrays by now)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
 
 
 def _shown(name: str, root: Path) -> str:

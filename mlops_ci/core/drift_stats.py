@@ -46,61 +46,95 @@ def sorted_finite(values: FloatArray) -> FloatArray:
     return ordered[: ordered.shape[0] - int(np.count_nonzero(np.isnan(values)))]
 
 
+#: Values of each side merged at a time when walking the two ECDFs (bounds the memory
+#: of KS and Wasserstein to a few blocks, whatever the size of the samples).
+ECDF_BLOCK = 1 << 16
+
+
 @dataclass
 class EcdfPair:
-    """Both empirical CDFs evaluated at every distinct value of the pooled sample.
+    """Both empirical CDFs walked over the distinct values of the pooled sample.
 
-    KS and Wasserstein both read these. The pooled sample is merged from the two
-    sorted samples with one searchsorted; at the last occurrence (index j) of each
-    distinct value exactly j + 1 pooled values are ≤ merged[j], and a running count
-    of the current values among them gives both CDFs.
+    KS and Wasserstein both read them. The two sorted samples are merged block by block
+    (`ECDF_BLOCK` values of a side at a time, cut after a value so that ties stay in
+    one block): within a block, current value k lands after the k current values
+    before it and after every reference value ≤ it (one searchsorted); at the last
+    occurrence of each distinct value the pooled count and a running count of the
+    current values give both CDFs. Memory: the two samples and one block.
     """
 
     ref: FloatArray
     cur: FloatArray
+    block: int = ECDF_BLOCK
 
     @cached_property
-    def _grid(self) -> tuple[FloatArray, FloatArray]:
-        """(distinct pooled values, |F_ref − F_cur| at each of them)."""
-        n_ref, n_cur = self.ref.shape[0], self.cur.shape[0]
-        # Merge the two sorted samples: current value k lands after the k current
-        # values before it and after every reference value ≤ it.
-        slot = np.searchsorted(self.ref, self.cur, side="right")
-        slot += np.arange(n_cur, dtype=slot.dtype)
-        from_cur = np.zeros(n_ref + n_cur, dtype=bool)
-        from_cur[slot] = True
-        merged = np.empty(n_ref + n_cur, dtype=np.float64)
-        merged[slot] = self.cur
-        merged[~from_cur] = self.ref
-        cur_le = np.cumsum(from_cur, dtype=np.int64)
-        del slot, from_cur
-        distinct = merged[1:] != merged[:-1]
-        # F_ref − F_cur = ref_le / n_ref − cur_le / n_cur, with ref_le = pooled_le − cur_le.
-        if distinct.all():  # no ties, the usual case for real-valued data
-            points = merged
-            diff = np.arange(1, merged.shape[0] + 1, dtype=np.float64)
-            diff *= 1.0 / n_ref
-        else:
-            # Evaluate at the last occurrence of each distinct value.
-            last = np.append(np.flatnonzero(distinct), merged.shape[0] - 1)
-            points, cur_le = merged[last], cur_le[last]
-            diff = (last + 1) / n_ref
-        del distinct
-        diff -= cur_le * (1.0 / n_ref + 1.0 / n_cur)
-        np.abs(diff, out=diff)
-        return points, diff
+    def _walk(self) -> tuple[float, float]:
+        """(sup |F_ref − F_cur|, ∫ |F_ref − F_cur| dx) over the whole pooled sample."""
+        ref, cur = self.ref, self.cur
+        n_ref, n_cur = ref.shape[0], cur.shape[0]
+        a = j = 0
+        ks = area = 0.0
+        carry: tuple[float, float] | None = None  # the previous block's last point
+        while a < n_ref or j < n_cur:
+            # The block ends at the smaller of the two sides' block-end values.
+            ends = []
+            if a < n_ref:
+                ends.append(ref[min(a + self.block, n_ref) - 1])
+            if j < n_cur:
+                ends.append(cur[min(j + self.block, n_cur) - 1])
+            edge = min(ends)
+            b = int(np.searchsorted(ref, edge, side="right")) if a < n_ref else n_ref
+            k = int(np.searchsorted(cur, edge, side="right")) if j < n_cur else n_cur
+            points, diff = _ecdf_block(ref[a:b], cur[j:k], a, j, n_ref, n_cur)
+            ks = max(ks, float(np.max(diff)))
+            area += float(np.einsum("i,i->", diff[:-1], np.diff(points)))
+            if carry is not None:
+                area += carry[1] * (float(points[0]) - carry[0])
+            carry = (float(points[-1]), float(diff[-1]))
+            a, j = b, k
+        return ks, area
 
     def ks_statistic(self) -> float:
-        return float(np.max(self._grid[1]))
-
-    @cached_property
-    def _wasserstein(self) -> float:
-        points, diff = self._grid
-        # Between consecutive distinct values both CDFs are flat: area = |ΔF| × gap.
-        return float(np.dot(diff[:-1], np.diff(points)))
+        return self._walk[0]
 
     def wasserstein(self) -> float:
-        return self._wasserstein
+        return self._walk[1]
+
+
+def _ecdf_block(  # noqa: PLR0917 - a block and where it sits in both samples
+    ref: FloatArray, cur: FloatArray, ref_before: int, cur_before: int, n_ref: int, n_cur: int
+) -> tuple[FloatArray, FloatArray]:
+    """(distinct values of a block, |F_ref − F_cur| at each), the block's last value
+    being the last occurrence of its value in both samples."""
+    size = ref.shape[0] + cur.shape[0]
+    slot = np.searchsorted(ref, cur, side="right")
+    slot += np.arange(cur.shape[0], dtype=slot.dtype)
+    from_cur = np.zeros(size, dtype=bool)
+    from_cur[slot] = True
+    merged = np.empty(size, dtype=np.float64)
+    merged[slot] = cur
+    merged[~from_cur] = ref
+    # A block holds far fewer than 2**31 values: int32 counts (numpy's cumsum is much
+    # faster into int32 than into int64).
+    cur_le = np.cumsum(from_cur, dtype=np.int32)
+    distinct = merged[1:] != merged[:-1]
+    if distinct.all():  # no ties, the usual case for real-valued data
+        points = merged
+        last = np.arange(size, dtype=np.float64)
+        counts = cur_le.astype(np.float64)
+    else:
+        at = np.append(np.flatnonzero(distinct), size - 1)
+        points, last, counts = merged[at], at.astype(np.float64), cur_le[at].astype(np.float64)
+    counts += cur_before
+    # F_ref − F_cur = ref_le / n_ref − cur_le / n_cur, with ref_le = pooled_le − cur_le.
+    diff = last
+    diff += ref_before + cur_before + 1
+    diff -= counts
+    diff *= 1.0 / n_ref
+    counts *= 1.0 / n_cur
+    diff -= counts
+    np.abs(diff, out=diff)
+    return points, diff
 
 
 def ks_pvalue(statistic: float, n_ref: int, n_cur: int) -> float:

@@ -13,6 +13,7 @@ from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
 from mlops_ci.core import drift
+from mlops_ci.core.drift_stats import EcdfPair
 
 TOL = 1e-9
 
@@ -135,3 +136,20 @@ def test_nan_is_dropped_before_every_statistic() -> None:
     assert drift.ks_2samp(a_nan, b_nan) == drift.ks_2samp(a, b)
     assert drift.wasserstein_distance(a_nan, b_nan) == drift.wasserstein_distance(a, b)
     assert drift.psi(a_nan, b_nan) == drift.psi(a, b)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    a=st.one_of(samples(), samples(tied)),
+    b=st.one_of(samples(), samples(tied)),
+    block=st.integers(1, 9),
+)
+def test_ks_and_wasserstein_walked_in_small_blocks_equal_scipy(
+    a: np.ndarray, b: np.ndarray, block: int
+) -> None:
+    # Blocks of a few values put tie runs and one-sided stretches across block edges.
+    pair = EcdfPair(np.sort(a), np.sort(b), block=block)
+    assert close(pair.ks_statistic(), float(stats.ks_2samp(a, b).statistic))
+    wasserstein = float(stats.wasserstein_distance(a, b))
+    scale = TOL * max(1.0, np.ptp(a), np.ptp(b))
+    assert math.isclose(pair.wasserstein(), wasserstein, rel_tol=TOL, abs_tol=scale)
