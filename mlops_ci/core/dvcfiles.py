@@ -138,8 +138,55 @@ def _stage_bodies(data: Any) -> list[tuple[str, dict[str, Any], str]]:
     ]
 
 
+def outside_repository(path: str) -> str | None:
+    """Why `path` (relative to the repository root) leaves the repository, or None.
+
+    Absolute paths (`/etc/hostname`, `C:/x`) and `..` climbing above the root leave it;
+    symlinks can only be judged on disk, where the file is read.
+    """
+    posix = PurePosixPath(path.replace("\\", "/"))
+    if posix.is_absolute() or (len(path) > 1 and path[1] == ":" and path[0].isalpha()):
+        return "is absolute"
+    depth = 0
+    for part in posix.parts:
+        if part == "..":
+            depth -= 1
+            if depth < 0:
+                return "climbs out of the repository"
+        elif part != ".":
+            depth += 1
+    return None
+
+
+def _confine(result: DvcYaml, filename: str) -> None:
+    """Refuse metrics, params and plots paths that leave the repository: we read them."""
+    plot_paths: list[str] = []
+    for plot in result.plots:
+        plot_paths += [str(plot.get("path") or plot.get("id") or "")]
+        for axis in ("x", "y"):
+            if isinstance(plot.get(axis), dict):
+                plot_paths += [str(key) for key in plot[axis]]
+    for kind, paths in (("metrics", result.metrics), ("params", result.params),
+                        ("plots", plot_paths)):  # fmt: skip
+        for path in paths:
+            why = outside_repository(path)
+            if why is not None:
+                raise ConfigError(
+                    f"{filename}: {kind} file {path!r} {why}; only files inside the "
+                    "repository are read",
+                    file=filename,
+                )
+
+
 def parse_dvc_yaml(data: Any, filename: str = "dvc.yaml") -> DvcYaml:
-    """Interpret the loaded YAML of a `dvc.yaml`."""
+    """Interpret the loaded YAML of a `dvc.yaml`; metrics, params and plots must stay
+    inside the repository (a `ConfigError` otherwise)."""
+    result = _parse_dvc_yaml(data, filename)
+    _confine(result, filename)
+    return result
+
+
+def _parse_dvc_yaml(data: Any, filename: str) -> DvcYaml:
     result = DvcYaml(exists=True)
     if data is None:
         return result

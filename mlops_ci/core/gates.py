@@ -222,11 +222,23 @@ def evaluate(metrics: DiffResult, gates: Mapping[str, GateLike], precision: int 
 
 
 def _missing(name: str, gate: GateLike, metrics: DiffResult) -> GateResult:
-    """A gate whose metric is in no head file."""
+    """A gate whose metric is in no head file (perhaps in one that could not be read)."""
     file: str | None = None
     key = name
     if ":" in name:
         file, _, key = name.rpartition(":")
+    unreadable = _unreadable(file, metrics.errors)
+    if unreadable:
+        why = f"{key} is unknown: {unreadable} could not be read at the head"
+        if gate.required:
+            return GateResult(name, key, file, "fail", why)
+        return GateResult(name, key, file, "skip", f"{why} (not required)")
     if gate.required:
         return GateResult(name, key, file, "fail", f"{key} is missing from the head metrics")
     return GateResult(name, key, file, "skip", f"{key} is not reported (not required)")
+
+
+def _unreadable(file: str | None, errors: Mapping[str, str]) -> str:
+    """The unreadable head files the gate's metric may be in: its own, or any."""
+    names = [file] if file is not None and file in errors else [] if file else list(errors)
+    return ", ".join(names)

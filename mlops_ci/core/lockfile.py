@@ -77,15 +77,21 @@ class TrackedFile:
     size: int | None
 
 
-def load_yaml(text: str | bytes | None) -> Any:
-    """Parsed YAML, or None when there is no text or it is not YAML."""
+def load_yaml(text: str | bytes | None, path: str = "dvc.lock") -> Any:
+    """Parsed YAML, or None when there is no text or it is no YAML we read.
+
+    Read under the limits of `core.safe_load` (an alias bomb or a huge file is not
+    YAML we read), with DVC's YAML 1.2 rules.
+    """
     if not text:
         return None
-    import yaml
+    from mlops_ci.core.safe_load import MAX_YAML_BYTES, decode
+    from mlops_ci.core.safe_load import load_yaml as safe_load_yaml
+    from mlops_ci.errors import InputError
 
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
+        return safe_load_yaml(decode(text, path, MAX_YAML_BYTES), path)
+    except InputError:
         return None
 
 

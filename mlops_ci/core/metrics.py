@@ -195,15 +195,20 @@ def diff(
     head: Mapping[str, Mapping[str, Any] | None],
     files: Iterable[str] | None = None,
     no_base: Mapping[str, str] | None = None,
+    errors: Mapping[str, str] | None = None,
 ) -> DiffResult:
     """Diff files by name. A file in `no_base` has no baseline (shown as such);
 
     a file missing from `base` (and not in `no_base`) did not exist at the base, so
-    all its keys are added; a file missing from `head` is removed.
+    all its keys are added; a file missing from `head` is removed. A file in `errors`
+    could not be read at the head: its values are unknown, so it has no rows at all
+    (not "removed") and `errors` says why.
     """
     names = list(files) if files is not None else list(dict.fromkeys([*head, *base]))
-    result = DiffResult(no_base=dict(no_base or {}))
+    result = DiffResult(no_base=dict(no_base or {}), errors=dict(errors or {}))
     for name in names:
+        if name in result.errors:
+            continue
         head_data = head.get(name)
         if name in result.no_base:
             result.rows.extend(diff_files(name, None, head_data))

@@ -2,7 +2,7 @@
 
 - unparsable metrics → `mlops-ci register` (it records the metrics in the tag message):
   exit 1, no tag;
-- metrics that parse but cannot pass a gate (NaN, text, a top-level list, infinity...) →
+- metrics that parse but cannot pass a gate (NaN, text, a list value, infinity...) →
   `mlops-ci promote` (it checks the version's gates): exit 2, no stage tag;
 - unparsable params → `mlops-ci release --dry-run` (it records the params): exit 1,
   no release directory.

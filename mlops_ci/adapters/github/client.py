@@ -63,7 +63,46 @@ PERMISSIONS: dict[str, tuple[str, str]] = {
 
 def api_url_from_environ(environ: Mapping[str, str]) -> str:
     """The REST API root: `GITHUB_API_URL` (set by runners, also on GHES) or github.com."""
-    return (environ.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
+    return checked_api_url(environ.get("GITHUB_API_URL") or DEFAULT_API_URL)
+
+
+def checked_api_url(url: str) -> str:
+    """`url` without a trailing slash, if it is an `http(s)://host[/path]` URL.
+
+    Anything else (`ftp:/x`, `api.github.com` without a scheme, a space or a line
+    break) is one `GitHubError` naming `GITHUB_API_URL`, before any request is made.
+    """
+    if not _url_ok(url):
+        raise GitHubError(
+            f"GITHUB_API_URL: expected an http(s)://host URL such as {DEFAULT_API_URL}, "
+            f"got {redact(url)[:100]!r}",
+            hint="on GitHub Enterprise Server it is https://HOST/api/v3; unset it for github.com",
+        )
+    return url.rstrip("/")
+
+
+def _url_ok(url: str) -> bool:
+    if not (url.isascii() and url.isprintable()) or " " in url:
+        return False
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port that is no number
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not parts.username
+
+
+def check_token(token: str) -> None:
+    """Refuse a token no HTTP header can carry (a line break, a space, non-ASCII).
+
+    The message never shows the token, not even in part.
+    """
+    if not all("!" <= char <= "~" for char in token):
+        raise GitHubError(
+            "the GitHub token holds a line break, a space or a non-ASCII character; "
+            "a GitHub token never does",
+            hint="set the secret to the token alone, without quotes or a trailing line",
+        )
 
 
 @dataclass(frozen=True)
@@ -107,10 +146,11 @@ class GitHubClient:
                 hint="On a runner, GITHUB_REPOSITORY has this form.",
             )
         register_secret(token)
+        check_token(token)
+        self.api_url = checked_api_url(api_url or DEFAULT_API_URL)
         from github import Auth, Github
 
         self.repository = repository
-        self.api_url = (api_url or DEFAULT_API_URL).rstrip("/")
         self._retry = retry or RetryPolicy()
         self._login = login
         # PyGithub's own urllib3 retries are off (retry=None): this class retries,

@@ -134,16 +134,36 @@ def _collect_sides(
 
 
 def _diff(base: Collected, head: Collected, files: list[str]) -> core_metrics.DiffResult:
+    # A file absent at the head lost its values (removed); one there but unreadable did
+    # not: its values are unknown and it gets no rows, only a note.
+    absent = dict.fromkeys(name for name in head.missing if name not in head.unreadable)
     return core_metrics.diff(
-        base.files, {**head.files, **dict.fromkeys(head.missing)}, files=files, no_base=base.missing
+        base.files,
+        {**head.files, **absent},
+        files=files,
+        no_base=_no_base(base),
+        errors=head.unreadable,
     )
+
+
+def _no_base(base: Collected) -> dict[str, str]:
+    return {
+        name: f"unreadable at the base: {base.unreadable[name]}" if name in base.unreadable else why
+        for name, why in base.missing.items()
+    }
 
 
 def _notes(notes: list[str], run: PipelineRun | None, sides: _Sides, config: Config) -> list[str]:
     if run is not None:
         notes.extend(run.notes)
     for name, why in sides.head_metrics.missing.items():
-        notes.append(f"{name}: {why}")
+        if name not in sides.head_metrics.unreadable:
+            notes.append(f"{name}: {why}")
+    for side in (sides.head_metrics, sides.head_params):
+        for why in side.unreadable.values():
+            notes.append(f"Unreadable at the head, its values are not compared: {why}")
+    for why in sides.base_params.unreadable.values():
+        notes.append(f"Unreadable at the base, no baseline for its values: {why}")
     if not config.metrics.files:
         notes.append("No metrics files: declare them in dvc.yaml or metrics.files")
     return notes
@@ -181,8 +201,8 @@ def build_document(
         baseline=config.baseline,
         metrics=[MetricRow.from_delta(r) for r in metrics_diff.rows],
         params=[MetricRow.from_delta(r) for r in params_diff.rows],
-        metrics_no_base=sides.base_metrics.missing,
-        params_no_base=sides.base_params.missing,
+        metrics_no_base=_no_base(sides.base_metrics),
+        params_no_base=_no_base(sides.base_params),
         data=sides.data,
         plots=sides.plots,
         reproducibility=Reproducibility(

@@ -69,11 +69,24 @@ class ReportOutcome:
 
 
 def write_outputs(outcome_dir: Path, document: ReportDocument, markdown: str) -> tuple[Path, Path]:
-    """`report.json` and `report.md` in the output directory."""
+    """`report.json` and `report.md` in the output directory (`--output`).
+
+    An `--output` that names a file (or lies under one), or cannot be written, is one
+    `InputError` line; nothing is written then.
+    """
     md_path = outcome_dir / REPORT_MD
     json_path = outcome_dir / REPORT_JSON
-    write_atomic(json_path, document.model_dump_json(indent=2) + "\n")
-    write_atomic(md_path, markdown)
+    existing = next((p for p in (outcome_dir, *outcome_dir.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise InputError(
+            f"--output {outcome_dir}: {existing} is a file; expected a directory",
+            hint="name a directory (it is created when missing)",
+        )
+    try:
+        write_atomic(json_path, document.model_dump_json(indent=2) + "\n")
+        write_atomic(md_path, markdown)
+    except OSError as exc:
+        raise InputError(f"--output {outcome_dir}: cannot write: {exc.strerror}") from None
     return md_path, json_path
 
 

@@ -17,7 +17,18 @@ from mlops_ci.adapters.dvc import Dvc, tracked_files
 from mlops_ci.adapters.git import Git
 from mlops_ci.config import Config
 from mlops_ci.context import RunContext
+from mlops_ci.core.safe_load import MAX_BYTES
 from mlops_ci.errors import DvcError, GitError, InputError
+
+
+class Refused(str):
+    """Why a file that is there was not read (outside the repository, too large): its
+    values are unknown, not absent."""
+
+    __slots__ = ()
+
+
+OUTSIDE = Refused("outside the repository (an absolute path or a symlink out of it); not read")
 
 #: Reads one file: (bytes, None); (None, None) when it is new; (None, why it is missing).
 FileReader = Callable[[str], tuple[bytes | None, str | None]]
@@ -25,10 +36,16 @@ FileReader = Callable[[str], tuple[bytes | None, str | None]]
 
 @dataclass
 class Collected:
-    """Parsed files at one side; `missing` maps a file to why it has no values."""
+    """Parsed files at one side; `missing` maps a file to why it has no values.
+
+    `unreadable` holds the files among `missing` that are there but could not be
+    parsed (a syntax error, an unsafe tag, over a limit, no mapping): their values are
+    unknown, which is not the same as absent.
+    """
 
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     missing: dict[str, str] = field(default_factory=dict)
+    unreadable: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -67,7 +84,7 @@ class BaseReader:
         if self.mode == "none":
             return None, "baseline: none"
         if self.reproduced is not None and (self.reproduced / path).is_file():
-            return (self.reproduced / path).read_bytes(), None
+            return _read_inside(self.reproduced, path)
         if path.rstrip("/") in self.tracked():
             if self.mode != "dvc":
                 return None, f"a DVC output, not in git at the base (baseline: {self.mode})"
@@ -90,18 +107,22 @@ def read_side(
     reader: FileReader,
     parse: Callable[[bytes, str], dict[str, Any]],
 ) -> Collected:
-    """Each file read and parsed; what cannot be read or parsed goes to `missing`."""
+    """Each file read and parsed; what cannot be read or parsed goes to `missing`
+    (and, when it is there but cannot be parsed, to `unreadable` too)."""
     result = Collected()
     for name in files:
         raw, why = reader(name)
         if raw is None:
             if why is not None:
                 result.missing[name] = why
+            if isinstance(why, Refused):
+                result.unreadable[name] = f"{name}: {why}"
             continue
         try:
             result.files[name] = parse(raw, name)
         except InputError as exc:
             result.missing[name] = exc.message
+            result.unreadable[name] = exc.message
     return result
 
 
@@ -109,12 +130,26 @@ def workspace_reader(root: Path) -> FileReader:
     """Reads files as they are in the workspace (the head, after the pipeline ran)."""
 
     def read(path: str) -> tuple[bytes | None, str | None]:
-        candidate = root / path
-        if candidate.is_file():
-            return candidate.read_bytes(), None
+        if (root / path).is_file():
+            return _read_inside(root, path)
         return None, "missing in the workspace (did the pipeline run?)"
 
     return read
+
+
+def _read_inside(root: Path, path: str) -> tuple[bytes | None, str | None]:
+    """The file's bytes, unless it lies outside `root` (an absolute path, `..`, or a
+    symlink leading out: a committed `metrics.json -> /etc/hostname` is not read)."""
+    resolved = (root / path).resolve()
+    if not resolved.is_relative_to(root.resolve()):
+        return None, OUTSIDE
+    try:
+        size = resolved.stat().st_size
+        if size > MAX_BYTES:
+            return None, Refused(f"{size / 2**20:.0f} MiB, over the {MAX_BYTES >> 20} MiB limit")
+        return resolved.read_bytes(), None
+    except OSError as exc:
+        return None, f"cannot be read: {exc.strerror}"
 
 
 def resolve_base(

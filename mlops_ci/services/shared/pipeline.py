@@ -20,6 +20,7 @@ from mlops_ci.adapters.dvc import Dvc
 from mlops_ci.adapters.git import Git
 from mlops_ci.config import Config
 from mlops_ci.context import RunContext
+from mlops_ci.dvcfile import refuse_oversized
 from mlops_ci.errors import DvcError
 from mlops_ci.services.shared.job import GroupFactory, LineSink
 
@@ -66,6 +67,7 @@ def run_pipeline(
     cwd: Path | None = None,
 ) -> PipelineRun:
     """`dvc pull` (per `pipeline.pull`) and then the pipeline command, streamed."""
+    refuse_oversized(cwd or dvc.root, config.params.files)  # before DVC reads them
     outcome = PipelineRun(command=config.pipeline.run)
     start = time.monotonic()
     pull = config.pipeline.pull
