@@ -152,6 +152,13 @@ def find_config(root: Path) -> Path | None:
 
 def parse_config(text: str | bytes, filename: str = "mlops-ci.yaml") -> Config:
     """Parse config text; raise one ConfigError line on any problem."""
+    from mlops_ci.core.safe_load import MAX_YAML_BYTES
+
+    if len(text) > MAX_YAML_BYTES:  # the pure-Python loader takes minutes on more
+        raise ConfigError(
+            f"{filename}: over the {MAX_YAML_BYTES >> 20} MiB limit for a config file",
+            file=filename,
+        )
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")

@@ -203,3 +203,18 @@ def test_a_lone_surrogate_in_a_metric_key_is_escaped_in_every_output(
     with pytest.raises(SystemExit) as exit_info:
         main(["register", "clf", "--root", str(repo)])
     assert exit_info.value.code == 0
+
+
+def test_a_huge_config_file_is_refused_unread(
+    plain_repo: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    repo = _repo(plain_repo, tmp_path, {"mlops-ci.yaml": CONFIG + "# padding\n" * 500_000})
+    run_case(
+        "repo-files", "mlops-ci.yaml/5 MB",
+        ["validate", "--root", str(repo)],
+        capsys=capsys, monkeypatch=monkeypatch, tmp_path=tmp_path, watch=[repo],
+        expect=[1], message="over the 4 MiB limit",
+    )  # fmt: skip
