@@ -24,7 +24,3 @@ def redact(text: str) -> str:
         if secret in text:
             text = text.replace(secret, MASK)
     return text
-
-
-def known_secrets() -> frozenset[str]:
-    return frozenset(_SECRETS)
