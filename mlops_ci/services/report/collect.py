@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from mlops_ci.adapters.dvc import DataChange, Dvc, tracked_files
+from mlops_ci.adapters.dvc_cache import DvcCache, outputs_at_rev, outputs_in_workspace
 from mlops_ci.adapters.git import Git
 from mlops_ci.core import metrics as core_metrics
+from mlops_ci.core.data_diff import STATUSES as DATA_STATUSES
+from mlops_ci.core.data_diff import Change, Node, diff_data
 from mlops_ci.core.formats import parse_data_file, parse_table
-from mlops_ci.errors import DvcError, InputError
+from mlops_ci.errors import GitError, InputError
 from mlops_ci.report.render import DataDiff, DataEntry, PlotRow, PlotSeries
 from mlops_ci.services.shared.baseline import BaseReader, workspace_reader
 
@@ -132,64 +133,61 @@ def collect_plots(
     return plots
 
 
-def collect_data_diff(
-    dvc: Dvc, git: Git, root: Path, base_sha: str, base_tracked: Callable[[], dict[str, Any]]
-) -> DataDiff:
+def collect_data_diff(git: Git, root: Path, base_sha: str) -> DataDiff:
+    """What `dvc diff --json BASE` reports, from the recorded hashes and the local cache.
+
+    The base is what git holds at `base_sha`; the head is the workspace's `dvc.lock`,
+    `dvc.yaml` and `.dvc` files (after the pipeline ran). No DVC process: directory
+    contents come from their manifests in the local cache.
+    """
     if not (root / ".dvc").is_dir():
         return DataDiff(available=False, note="Not a DVC repository: no data changes to show.")
     try:
-        changes: list[DataChange] = dvc.data_diff(base_sha)
-    except DvcError as exc:
+        base = outputs_at_rev(git, base_sha)
+    except (GitError, InputError) as exc:
         return DataDiff(available=False, note=f"Data changes unavailable: {exc.message}")
-    head_lock = root / "dvc.lock"
-    head_dvc_files = {
-        str(p.relative_to(root)): p.read_text("utf-8", "replace") for p in _dvc_files(root)
-    }
-    head_tracked = tracked_files(
-        head_lock.read_text("utf-8", "replace") if head_lock.is_file() else None, head_dvc_files
+    head = outputs_in_workspace(git, root)
+    cache = DvcCache(root)
+    result = diff_data(base, head, cache.manifests([*base.values(), *head.values()]))
+    order = {status: i for i, status in enumerate(DATA_STATUSES)}
+    changes = sorted(result.changes, key=lambda c: (order[c.status], c.path))
+    entries = [_data_entry(change, cache, root) for change in changes]
+    return DataDiff(available=True, entries=entries, note=_unknown_note(result.unknown))
+
+
+def _unknown_note(unknown: list[str]) -> str | None:
+    """Which changed directories have unknown contents (plain text: the note is escaped)."""
+    if not unknown:
+        return None
+    shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+    whose = "its manifest (.dir object) is" if len(unknown) == 1 else "their manifests are"
+    return (
+        f"Files inside {shown} are not listed: {whose} not in the local DVC cache "
+        "(dvc fetch the base revision to list them)."
     )
-    old = base_tracked()
-    entries = []
-    for change in changes:
-        key = change.path.rstrip("/")
-        size_head: int | None = None
-        if key in head_tracked:
-            size_head = head_tracked[key].size
-        elif change.status != "deleted" and (root / key).is_file():
-            size_head = (root / key).stat().st_size
-        size_base = old[key].size if key in old else None
-        if change.status == "added":
-            size_base = None
-        if change.status == "deleted":
-            size_head = None
-        status = change.status
-        if status == "not in cache":
-            # A fresh checkout holds only the head's data; the recorded hashes still tell.
-            status = _status_from_hashes(old.get(key), head_tracked.get(key))
-        entries.append(
-            DataEntry(
-                path=change.path,
-                status=status,  # type: ignore[arg-type, unused-ignore]
-                size_base=size_base,
-                size_head=size_head,
-            )
-        )
-    return DataDiff(available=True, entries=entries)
 
 
-def _status_from_hashes(base: Any, head: Any) -> str:
-    if base is None and head is not None:
-        return "added"
-    if head is None and base is not None:
-        return "deleted"
-    if base is not None and head is not None and base.md5 and head.md5:
-        return "modified" if base.md5 != head.md5 else "not in cache"
-    return "not in cache"
+def _node_size(node: Node | None, cache: DvcCache, workspace: Path | None) -> int | None:
+    """A recorded size; for a file inside a directory, its workspace copy's or cached size."""
+    if node is None:
+        return None
+    if node.size is not None or node.hash is None or node.is_dir:
+        return node.size
+    if workspace is not None:
+        try:
+            return os.stat(os.path.join(workspace, *node.key)).st_size
+        except OSError:
+            pass
+    return cache.size(node.hash)
 
 
-def _dvc_files(root: Path) -> Iterator[Path]:
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d not in (".git", ".dvc", "node_modules", ".venv")]
-        for name in filenames:
-            if name.endswith(".dvc"):
-                yield Path(dirpath) / name
+def _data_entry(change: Change, cache: DvcCache, root: Path) -> DataEntry:
+    path = change.path
+    if change.status == "renamed" and change.old and change.new:
+        path = f"{change.old.path} → {change.new.path}"
+    return DataEntry(
+        path=path,
+        status=change.status,  # type: ignore[arg-type, unused-ignore]
+        size_base=_node_size(change.old, cache, None),
+        size_head=_node_size(change.new, cache, root),
+    )

@@ -119,7 +119,7 @@ def _collect_sides(
         else []
     )
     data = (
-        collect_data_diff(reader.dvc, reader.git, root, reader.sha, reader.tracked)
+        collect_data_diff(reader.git, root, reader.sha)
         if config.data.diff
         else DataDiff(available=False, note="Data diff is off (data.diff: false).")
     )
