@@ -66,6 +66,11 @@ class Git:
         self.root = Path(root)
         self._env = dict(env) if env is not None else None
 
+    def with_env(self, extra: Mapping[str, str]) -> Git:
+        """The same repository, with `extra` added to git's environment (an identity)."""
+        base = os.environ if self._env is None else self._env
+        return Git(self.root, env={**base, **extra})
+
     # --- plumbing -------------------------------------------------------------------
 
     def run(self, *args: str, check: bool = True, input_bytes: bytes | None = None) -> ChildResult:

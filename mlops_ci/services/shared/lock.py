@@ -9,7 +9,6 @@ the DVC remote only when this job may write there — never from a fork.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -113,7 +112,7 @@ def commit_lock_back(root: Path, ctx: RunContext, remote: str = "origin") -> Com
     git.run("add", "--", *[p for p in paths if (root / p).exists()])
     if git.run("diff", "--cached", "--quiet", check=False).returncode == 0:
         return CommitOutcome("nothing-to-commit", "dvc.lock already matches")
-    bot = Git(root, env={**os.environ, **BOT_IDENTITY})
+    bot = Git(root).with_env(BOT_IDENTITY)
     bot.run("commit", "-q", "-m", "Update dvc.lock from the pipeline run [mlops-ci]")
     sha = git.current_sha()
     push = git.run("push", remote, f"HEAD:refs/heads/{branch}", check=False)
