@@ -14,6 +14,7 @@ Also here: what `dvc.lock`, `dvc.yaml` and `.dvc` files record at a git revision
 from __future__ import annotations
 
 import configparser
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -29,6 +30,8 @@ from mlops_ci.core.data_diff import (
 
 __all__ = ["DvcCache", "outputs_at_rev", "outputs_in_workspace"]
 
+_OBJECT_NAME = re.compile(r"[0-9A-Za-z]{3}[0-9A-Za-z_-]*(\.dir)?")
+
 
 def _configured_cache_dir(root: Path) -> Path | None:
     """`cache.dir` from `.dvc/config.local`, else `.dvc/config` (relative to `.dvc/`)."""
@@ -42,8 +45,11 @@ def _configured_cache_dir(root: Path) -> Path | None:
         except (configparser.Error, UnicodeDecodeError):
             continue
         for section in parser.sections():
-            if section.strip().strip("'\"") == "cache" and parser.get(section, "dir", fallback=""):
-                return root / ".dvc" / parser.get(section, "dir").strip().strip("'\"")
+            if section.strip().strip("'\"") != "cache":
+                continue
+            value = parser.get(section, "dir", fallback=None)
+            if value and value.strip().strip("'\""):
+                return root / ".dvc" / value.strip().strip("'\"")
     return None
 
 
@@ -57,7 +63,7 @@ class DvcCache:
     def object_paths(self, hash_: HashKey) -> list[Path]:
         """Where the object may be: its layout's place first, then the other layout's."""
         name, value = hash_
-        if len(value) < 3 or "/" in value or "\\" in value or value.startswith("."):
+        if not _OBJECT_NAME.fullmatch(value):  # a hash from the repository names no other file
             return []
         legacy = self.dir / value[:2] / value[2:]
         modern = (

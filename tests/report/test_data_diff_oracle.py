@@ -22,7 +22,7 @@ import yaml
 
 from mlops_ci.adapters.dvc_cache import DvcCache, outputs_at_rev, outputs_in_workspace
 from mlops_ci.adapters.git import Git
-from mlops_ci.core.data_diff import diff_data
+from mlops_ci.core.data_diff import diff_data, recorded_outputs
 from mlops_ci.report.document import ReportDocument
 from mlops_ci.report.render import RenderOptions, render_markdown
 from mlops_ci.services.report.collect import collect_data_diff
@@ -155,6 +155,18 @@ def test_directories_and_files_inside_them(repo: DvcRepo) -> None:
     assert ("changed/a/t/u/f2.txt", "changed/moved.txt") in expected["renamed"]
     assert {"fresh/", "changed/b/new/deep/n.txt"} <= set(expected["added"])
     assert {"gone/", "gone/a/t/u/f1.txt", "changed/b/t/u/f1.txt"} <= set(expected["deleted"])
+
+
+def test_cache_elsewhere(repo: DvcRepo) -> None:
+    """`cache.dir` in `.dvc/config.local` moves the cache; manifests are read there."""
+    repo.dvc("config", "--local", "cache.dir", "../../shared-cache")
+    repo.files(_nested("images", 2))
+    repo.dvc("add", "-q", "images")
+    base = repo.commit("base")
+    repo.write("images/a/s/f0.txt", "edited\n")
+    repo.dvc("add", "-q", "images")
+    assert not (repo.root / ".dvc" / "cache").exists()
+    assert assert_same(repo, base) == {"modified": ["images/", "images/a/s/f0.txt"]}
 
 
 def test_renamed_directory(repo: DvcRepo) -> None:
@@ -334,3 +346,50 @@ def test_unknown_base_revision(repo: DvcRepo) -> None:
     assert not data.available
     assert data.note is not None
     assert data.note.startswith("Data changes unavailable")
+
+
+def test_a_hash_names_no_file_outside_the_cache(tmp_path: Path) -> None:
+    """Hashes come from the repository: one shaped like a path reads nothing."""
+    cache = DvcCache(tmp_path)
+    (tmp_path / "secret.dir").write_text('[{"md5": "x", "relpath": "leak"}]')
+    for value in ("../../secret.dir", "ab/../../secret.dir", "ab..", "..secret.dir"):
+        assert cache.object_paths(("md5", value)) == []
+        assert cache.manifest(("md5", value)) is None
+    assert cache.object_paths(("md5", "0123abcd.dir"))[0] == (
+        tmp_path / ".dvc" / "cache" / "files" / "md5" / "01" / "23abcd.dir"
+    )
+    assert cache.object_paths(("md5-dos2unix", "0123abcd"))[0] == (
+        tmp_path / ".dvc" / "cache" / "01" / "23abcd"
+    )
+
+
+def test_recorded_outputs_skip_what_git_keeps() -> None:
+    """`cache: false` outputs (in a `.dvc` file, or by `dvc.yaml` for a lock) are git's."""
+    lock = yaml.safe_dump(
+        {
+            "schema": "2.0",
+            "stages": {
+                "s": {
+                    "cmd": "x",
+                    "outs": [
+                        {"path": "m.json", "hash": "md5", "md5": "a" * 32},
+                        {"path": "model.pkl", "hash": "md5", "md5": "b" * 32, "size": 3},
+                    ],
+                }
+            },
+        }
+    )
+    dvc_yaml = yaml.safe_dump(
+        {
+            "stages": {
+                "s": {"cmd": "x", "outs": ["model.pkl"], "metrics": [{"m.json": {"cache": False}}]}
+            }
+        }
+    )
+    dvc_file = yaml.safe_dump({"outs": [{"path": "notes.txt", "md5": "c" * 32, "cache": False}]})
+    found = recorded_outputs(
+        {"dvc.lock": lock, "dvc.yaml": dvc_yaml, "docs/notes.txt.dvc": dvc_file}
+    )
+    assert list(found) == ["model.pkl"]
+    assert found["model.pkl"].hash == ("md5", "b" * 32)
+    assert found["model.pkl"].size == 3
