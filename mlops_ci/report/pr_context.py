@@ -82,7 +82,7 @@ def _metric_cells(
     head_text = Markup("*removed*") if row.status == "removed" else _cell(head, precision)
     gate_text = " ".join(_ICON[g.verdict] for g in gates)
     return {
-        "name": Markup(md_text(_row_name(row, qualify), 120)),  # noqa: S704
+        "name": Markup(md_text(_row_name(row, qualify), 120, name=True)),  # noqa: S704
         "base": base_text,
         "head": head_text,
         "delta": Markup(format_delta(row.delta, precision)),  # noqa: S704 - a number
@@ -234,7 +234,7 @@ def _param_context(params: Sequence[MetricRow], precision: int, limit: int) -> d
     qualify = len({p.file for p in params}) > 1
     rows = [
         {
-            "name": Markup(md_text(_row_name(p, qualify), 120)),  # noqa: S704
+            "name": Markup(md_text(_row_name(p, qualify), 120, name=True)),  # noqa: S704
             "base": Markup("*new*")
             if p.status == "added"
             else Markup("*no baseline*")
@@ -274,7 +274,7 @@ def _gate_rows(gates: Sequence[GateRow]) -> list[dict[str, Markup]]:
     return [
         {
             "icon": Markup(_ICON[g.verdict]),  # noqa: S704
-            "gate": Markup(md_text(g.gate, 120)),  # noqa: S704
+            "gate": Markup(md_text(g.gate, 120, name=True)),  # noqa: S704
             "reason": Markup(md_text(g.reason, 300)),  # noqa: S704
         }
         for g in gates
@@ -290,7 +290,21 @@ def _revision_context(doc: ReportDocument) -> dict[str, Markup | None]:
         "base_sha": Markup(md_code(doc.base.sha or "unknown", 64)),  # noqa: S704
         "head_sha": Markup(md_code(doc.head.sha or "workspace", 64)),  # noqa: S704
         "baseline": Markup(md_text(doc.baseline, 20)),  # noqa: S704
+        "comparing": Markup(_comparing(doc)) if base_ref or head_ref else None,  # noqa: S704
     }
+
+
+def _comparing(doc: ReportDocument) -> str:
+    """The "Comparing" sentence: prose, not a table cell, so `|` in a ref stays as it is."""
+
+    def side(ref: str | None, sha: str | None, missing: str) -> str:
+        code = md_code(sha or missing, 64, table=False)
+        return f"{md_code(ref, 100, table=False)} ({code})" if ref else f"{code} ({code})"
+
+    return (
+        f"{side(doc.head.ref, doc.head.sha, 'workspace')} with "
+        f"{side(doc.base.ref, doc.base.sha, 'unknown')}, baseline: {md_text(doc.baseline, 20)}"
+    )
 
 
 def _reproducibility_context(doc: ReportDocument) -> dict[str, Any]:
@@ -304,7 +318,8 @@ def _reproducibility_context(doc: ReportDocument) -> dict[str, Any]:
             {"name": Markup(md_code(k, 100)), "hash": Markup(md_code(v, 64))}  # noqa: S704
             for k, v in list(repro.stages.items())[:50]
         ],
-        "versions": ", ".join(
-            f"{md_text(k, 40)} {md_text(v, 40)}" for k, v in repro.versions.items()
+        # Escaped once here, so Markup (the template would escape a plain str again).
+        "versions": Markup(  # noqa: S704
+            ", ".join(f"{md_text(k, 40)} {md_text(v, 40)}" for k, v in repro.versions.items())
         ),
     }
