@@ -8,6 +8,7 @@ calls print plainly to the terminal, so services never ask where they run.
 
 from __future__ import annotations
 
+import re
 import secrets
 import sys
 from collections.abc import Iterator, Mapping
@@ -16,12 +17,36 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from mlops_ci.errors import InputError
+from mlops_ci.report.escape import terminal_text
 from mlops_ci.secrets import redact, register_secret
+
+# How a runner splits a step's output into lines, and which lines it reads as commands:
+# `::name ...::` once leading whitespace is trimmed, or the older `##[name ...]` anywhere.
+_RUNNER_LINES = re.compile(r"\r\n|\r|\n")
+_COMMAND_LINE = re.compile(r"^\s*::|##\[")
 
 
 def _escape_data(value: str) -> str:
     # Workflow command data: %, CR and LF must be escaped or the command is cut short.
     return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def guard_commands(text: str) -> str:
+    """Untrusted text as a runner's log shows it, with no line obeyed as a command.
+
+    Text in which no line would be read as a workflow command is returned as it is;
+    otherwise it is wrapped in `::stop-commands::<token>` ... `::<token>::` with a fresh
+    random token (the runner's documented way to print text that is not commands), so
+    it reaches the log unchanged. The runner splits lines at CR as well as LF.
+    """
+    if not any(_COMMAND_LINE.search(line) for line in _RUNNER_LINES.split(text)):
+        return text
+    token = f"mlops-ci-{secrets.token_hex(16)}"
+    while token in text:  # pragma: no cover - 128 random bits
+        token = f"mlops-ci-{secrets.token_hex(16)}"
+    body, tail = (text, "\n") if text.endswith("\n") else (text + "\n", "")
+    return f"::stop-commands::{token}\n{body}::{token}::{tail}"
 
 
 def _escape_property(value: str) -> str:
@@ -62,7 +87,12 @@ class ActionsRuntime:
         if self.output_file is None:
             if not self.on_runner:
                 return
-            raise RuntimeError("GITHUB_OUTPUT is not set on this runner")
+            raise InputError(
+                f"GITHUB_ACTIONS is true but GITHUB_OUTPUT is not set: nowhere to write the "
+                f"step output {name!r}",
+                hint="run inside a GitHub Actions step (the runner sets GITHUB_OUTPUT), "
+                "or unset GITHUB_ACTIONS to run locally",
+            )
         delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
         while delimiter in value:  # pragma: no cover - 128 random bits
             delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
@@ -101,18 +131,19 @@ class ActionsRuntime:
         """Hide a value from the job log (and from everything we print)."""
         register_secret(value)
         if self.on_runner and value:
-            for line in value.splitlines():
+            # Line by line, as the runner splits them; the data escaped, as it unescapes it.
+            for line in _RUNNER_LINES.split(value):
                 if line.strip():
-                    self._command(f"::add-mask::{line}")
+                    self._command(f"::add-mask::{_escape_data(line)}")
 
     @contextmanager
     def group(self, title: str) -> Iterator[None]:
         """A foldable log group on a runner; a heading locally."""
-        title = redact(title).replace("\n", " ")
+        title = " ".join(_RUNNER_LINES.split(redact(title)))
         if self.on_runner:
-            self._command(f"::group::{title}")
+            self._command(f"::group::{_escape_data(title)}")
         else:
-            self._command(f"── {title}")
+            self._command(f"── {terminal_text(title)}")
         try:
             yield
         finally:

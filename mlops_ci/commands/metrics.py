@@ -76,15 +76,17 @@ def history(  # noqa: PLR0917 - one parameter per option
     )
     directions = _directions(config.metrics.gates, result.metrics)
     if as_json:
-        click.echo(json.dumps(history_json(result), indent=2))
+        from mlops_ci.commands.console import echo_json
+
+        echo_json(json.dumps(history_json(result), indent=2))
         return
     if as_markdown:
-        click.echo(
-            render_history_markdown(
-                result, precision=config.report.precision, directions=directions
-            ),
-            nl=False,
+        from mlops_ci.commands.console import echo
+
+        markdown = render_history_markdown(
+            result, precision=config.report.precision, directions=directions
         )
+        echo(markdown, reveal=False, nl=False)
         return
     _table(result, config.report.precision, directions)
 
@@ -104,6 +106,7 @@ def _table(result: Any, precision: int, directions: dict[str, str]) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from mlops_ci.commands.console import cell, print_rich
     from mlops_ci.core.metrics import format_value, is_number
 
     # Wide enough for every column even when the output is not a terminal.
@@ -112,20 +115,25 @@ def _table(result: Any, precision: int, directions: dict[str, str]) -> None:
     console = Console(highlight=False)
     if not console.is_terminal:
         console = Console(highlight=False, width=max(console.width, needed))
-    table = Table(title=f"Metrics on {result.branch} (oldest first)", title_justify="left")
+    # Branch, subjects and metric names are untrusted: cleaned cells, never rich markup.
+    table = Table(title=cell(f"Metrics on {result.branch} (oldest first)"), title_justify="left")
     table.add_column("commit", style="dim", no_wrap=True, min_width=8)
     table.add_column("date", no_wrap=True, min_width=10)
     if len(result.metrics) <= 4:
         table.add_column("subject", overflow="ellipsis", max_width=32, no_wrap=True)
     for metric in result.metrics:
         table.add_column(
-            metric, justify="right", min_width=min(len(metric), 10), max_width=14, overflow="fold"
+            cell(metric),
+            justify="right",
+            min_width=min(len(metric), 10),
+            max_width=14,
+            overflow="fold",
         )
     previous: dict[str, Any] = {}
     for commit in result.commits:
         cells: list[Text | str] = [commit.sha[:8], commit.time[:10]]
         if len(result.metrics) <= 4:
-            cells.append(Text(commit.subject))
+            cells.append(cell(commit.subject))
         for metric in result.metrics:
             if metric not in commit.values:
                 cells.append("—")
@@ -149,6 +157,6 @@ def _table(result: Any, precision: int, directions: dict[str, str]) -> None:
             previous[metric] = value
             cells.append(text)
         table.add_row(*cells)
-    console.print(table)
+    print_rich(table, width=console.width)
     for name, why in result.missing.items():
-        console.print(Text(f"{name}: {why}", style="yellow"))
+        print_rich(cell(f"{name}: {why}", style="yellow"), width=console.width)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from mlops_ci.commands.console import echo, echo_json
 from mlops_ci.commands.options import root_option
 from mlops_ci.errors import RefusedError
 
@@ -112,9 +113,9 @@ def monitor(  # noqa: PLR0917 - one parameter per option
     if as_json:
         documents = [o.as_json() for o in outcomes]
         shown = documents[0] if len(documents) == 1 else documents
-        click.echo(json.dumps(shown, indent=2, allow_nan=False))
+        echo_json(json.dumps(shown, indent=2, allow_nan=False))
     else:
-        click.echo("\n".join(_summary(o) for o in outcomes))
+        echo("\n".join(_summary(o) for o in outcomes))  # column names are untrusted
     flagged = [o for o in outcomes if o.attention]
     if fail_on_drift and flagged:
         raise RefusedError(
@@ -143,7 +144,7 @@ class _ReadingBar:
         return nullcontext()
 
     def warning(self, message: str, hint: str | None = None) -> None:
-        click.echo(f"warning: {message}" + (f"\nhint: {hint}" if hint else ""), err=True)
+        echo(f"warning: {message}" + (f"\nhint: {hint}" if hint else ""), err=True)
 
     def advance(self, what: str, done: int, total: int | None) -> None:
         if self._bar is None:
@@ -233,7 +234,7 @@ def retrain(model: str | None, push: bool, issue: int | None, as_json: bool, roo
     request = RetrainRequest(root=root, model=model, push=push, issue=issue, job=Job.from_environ())
     outcome = run_retrain(request)
     if as_json:
-        click.echo(json.dumps(outcome.as_dict(), indent=2))
+        echo_json(json.dumps(outcome.as_dict(), indent=2))
         return
     if outcome.already_open:
         click.echo(f"a retrain pull request is already open: {outcome.pull_url}")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from mlops_ci.commands.console import echo, echo_json
 from mlops_ci.commands.options import root_option
 
 if TYPE_CHECKING:
@@ -27,13 +28,13 @@ class _LogOnStderr:
     actions: ActionsRuntime
 
     def line(self, text: str) -> None:
-        click.echo(text, err=True)
+        echo(text, err=True)
 
     def group(self, title: str) -> AbstractContextManager[None]:
         return self.actions.group(title)
 
     def warning(self, message: str, hint: str | None = None) -> None:
-        click.echo(f"warning: {message}" + (f"\nhint: {hint}" if hint else ""), err=True)
+        echo(f"warning: {message}" + (f"\nhint: {hint}" if hint else ""), err=True)
         self.actions.warning(message)
 
     def advance(self, what: str, done: int, total: int | None) -> None:
@@ -93,7 +94,7 @@ def on_merge(do_release: bool, no_run: bool, dry_run: bool, as_json: bool, root:
         version=" ".join(m.version or "" for m in registered),
     )
     if as_json:
-        click.echo(json.dumps(result.as_dict(), default=str))
+        echo_json(json.dumps(result.as_dict(), default=str))
         return
     for line in result.lines:
-        click.echo(line)
+        echo(line)

@@ -65,8 +65,12 @@ def on_tag(tag: str | None, dry_run: bool, as_json: bool, root: Path) -> None:
         gate=_gate(result),
     )
     if as_json:
-        click.echo(json.dumps({**result.as_dict(), "lines": result.lines}, default=str))
+        from mlops_ci.commands.console import echo_json
+
+        echo_json(json.dumps({**result.as_dict(), "lines": result.lines}, default=str))
         return
-    click.echo(result.reason)
+    from mlops_ci.commands.console import echo
+
+    echo(result.reason)  # tag names and messages are untrusted
     for line in result.lines:
-        click.echo(line)
+        echo(line)

@@ -31,7 +31,9 @@ def _emit_json(data: Any) -> None:
     import sys
 
     indent = 2 if sys.stdout.isatty() else None
-    click.echo(json.dumps(data, indent=indent, default=str))
+    from mlops_ci.commands.console import echo_json
+
+    echo_json(json.dumps(data, indent=indent, default=str))
 
 
 def set_step_outputs(
@@ -229,34 +231,37 @@ def registry(model: str | None, include_deprecated: bool, as_json: bool, root: P
     if as_json:
         _emit_json({"models": views})
         return
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    from mlops_ci.commands.console import cell, print_rich
+
+    # Names, stages and taggers come from tags anyone with push access wrote: as cells.
     if model is None:
         stages = list(dict.fromkeys(s for v in views for s in v["stages"]))
-        table = Table("model", "latest", *stages, title="Model registry")
+        table = Table("model", "latest", title="Model registry")
+        for stage in stages:
+            table.add_column(cell(stage))
         for view in views:
             table.add_row(
-                view["name"] + (" (deprecated)" if view["deprecated"] else ""),
-                view["latest"] or "-",
-                *[view["stages"].get(s) or "-" for s in stages],
+                cell(view["name"] + (" (deprecated)" if view["deprecated"] else "")),
+                cell(view["latest"] or "-"),
+                *[cell(view["stages"].get(s) or "-") for s in stages],
             )
-        console.print(table)
+        print_rich(table)
         return
     view = views[0]
-    table = Table("version", "commit", "stages", "active", "registered at", "by", title=model)
+    table = Table("version", "commit", "stages", "active", "registered at", "by", title=cell(model))
     for v in view["versions"]:
         table.add_row(
-            v["version"][:20],
-            v["commit"][:12],
-            ", ".join(v["stages"]) or "-",
+            cell(v["version"][:20]),
+            cell(v["commit"][:12]),
+            cell(", ".join(v["stages"]) or "-"),
             "yes" if v["active"] else "no",
-            v["created_at"] or "-",
-            v["author"] or "-",
+            cell(v["created_at"] or "-"),
+            cell(v["author"] or "-"),
         )
-    console.print(table)
-    console.print(f"latest: {view['latest'] or '-'}")
+    print_rich(table)
+    print_rich(cell(f"latest: {view['latest'] or '-'}"))
 
 
 @click.command()
@@ -272,21 +277,23 @@ def history(model: str, as_json: bool, root: Path) -> None:
     if as_json:
         _emit_json({"model": model, "events": events})
         return
-    from rich.console import Console
     from rich.table import Table
 
-    table = Table("time", "event", "version", "stage", "tag", "commit", "by", title=model)
+    from mlops_ci.commands.console import cell, print_rich
+
+    # Tagger names and tags are untrusted: cleaned, and never read as rich markup.
+    table = Table("time", "event", "version", "stage", "tag", "commit", "by", title=cell(model))
     for e in events:
         table.add_row(
-            e["time"],
-            e["action"],
-            e["version"] or "-",
-            e["stage"] or "-",
-            e["tag"],
-            str(e["commit"])[:12],
-            e["author"] or "-",
+            cell(e["time"]),
+            cell(e["action"]),
+            cell(e["version"] or "-"),
+            cell(e["stage"] or "-"),
+            cell(e["tag"]),
+            cell(str(e["commit"])[:12]),
+            cell(e["author"] or "-"),
         )
-    Console().print(table)
+    print_rich(table)
 
 
 @click.command()
@@ -330,13 +337,17 @@ def release(tag: str | None, dry_run: bool, output: Path | None, as_json: bool, 
     if as_json:
         _emit_json(result)
         return
+    from mlops_ci.commands.console import echo
+
     for line in result.get("lines", []):
-        click.echo(line)
+        echo(line)
 
 
 def _echo_github(info: Any) -> None:
     if not info:
         click.echo("(no GitHub token and repository: recorded locally only)")
         return
+    from mlops_ci.commands.console import echo
+
     for key, value in info.items():
-        click.echo(f"github: {key}: {value}")
+        echo(f"github: {key}: {value}")

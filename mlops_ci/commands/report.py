@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from mlops_ci.commands.console import echo, echo_json
 from mlops_ci.commands.options import config_option, root_option
 from mlops_ci.commands.progress import command_job, console
 
@@ -119,7 +120,7 @@ def report(  # noqa: PLR0917 - one parameter per option
 def show(outcome: ReportOutcome, *, as_json: bool = False) -> None:
     """Print the outcome of a report for a person (or report.json with --json)."""
     if as_json:
-        click.echo(outcome.report_json.read_text("utf-8"), nl=False)
+        echo_json(outcome.report_json.read_text("utf-8"), nl=False)
         return
     target = outcome.publish
     if target == "local" or (
@@ -130,7 +131,7 @@ def show(outcome: ReportOutcome, *, as_json: bool = False) -> None:
         print_markdown(outcome.markdown)
     if outcome.dry_run_preview is not None:
         click.echo("── dry run: this comment would be posted (and a check run 'mlops-ci report'):")
-        click.echo(outcome.dry_run_preview)
+        echo(outcome.dry_run_preview, reveal=False)
     if outcome.bundle_dir is not None:
         click.echo(f"Fork bundle for `mlops-ci post`: {outcome.bundle_dir}")
     if outcome.comment_url:
@@ -186,7 +187,7 @@ def post(  # noqa: PLR0917 - one parameter per option
         job.actions.set_output("comment-url", outcome.comment_url or "")
     if dry_run:
         click.echo("── dry run: this comment would be posted:")
-        click.echo(outcome.markdown)
+        echo(outcome.markdown, reveal=False)  # a bundle's text: shown, never obeyed
     elif outcome.comment_url:
         click.echo(f"Comment: {outcome.comment_url}")
     click.echo(f"Verdict: {outcome.document.verdict}")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from mlops_ci.commands.console import echo, echo_json
 from mlops_ci.commands.options import config_option
 
 if TYPE_CHECKING:
@@ -95,7 +96,7 @@ def plan(
         from mlops_ci.adapters.files import write_atomic
 
         write_atomic(output, compact + "\n")
-    click.echo(json.dumps(matrix, indent=2, ensure_ascii=False) if pretty else compact)
+    echo_json(json.dumps(matrix, indent=2, ensure_ascii=False) if pretty else compact)
     if job.on_runner:
         job.actions.set_output("matrix", compact)
 
@@ -174,7 +175,7 @@ def run(  # noqa: PLR0917 - one parameter per option
     with command_job(quiet=quiet) as job:
         outcome = run_cell(request, job)
     record = outcome.record
-    click.echo(f"Run {record.id}: {record.status}" + (f": {record.error}" if record.error else ""))
+    echo(f"Run {record.id}: {record.status}" + (f": {record.error}" if record.error else ""))
     click.echo(f"Bundle: {outcome.bundle}")
     if job.on_runner:
         job.actions.set_output("report-path", str(outcome.record_path))
@@ -247,7 +248,7 @@ def merge(  # noqa: PLR0917 - one parameter per option
     outcome = merge_sweep(request, job)
     set_merge_outputs(job, outcome)
     if as_json:
-        click.echo(outcome.json_path.read_text("utf-8"), nl=False)
+        echo_json(outcome.json_path.read_text("utf-8"), nl=False)
         return
     if outcome.publish == "local":
         from mlops_ci.commands.report import print_markdown
@@ -255,9 +256,9 @@ def merge(  # noqa: PLR0917 - one parameter per option
         print_markdown(outcome.markdown)
     if outcome.dry_run_preview is not None:
         click.echo("── dry run: this comment would be posted:")
-        click.echo(outcome.dry_run_preview)
+        echo(outcome.dry_run_preview, reveal=False)
     for message in outcome.messages:
-        click.echo(message)
+        echo(message)
     if outcome.comment_url:
         click.echo(f"Comment: {outcome.comment_url}")
     best = outcome.board.best
