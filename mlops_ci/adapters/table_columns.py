@@ -105,7 +105,8 @@ class Labels:
         values = dictionary.to_pylist()
         for i in np.flatnonzero(used).tolist():
             lookup[i] = self.index.setdefault(str(values[i]), len(self.index))
-        return lookup[indices]
+        codes: npt.NDArray[np.int32] = lookup[indices]
+        return codes
 
     def categories(self) -> tuple[str, ...]:
         return tuple(self.index)

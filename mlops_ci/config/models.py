@@ -239,6 +239,18 @@ class MonitorConfig(_Strict):
     on_drift: OnDrift = Field(
         default_factory=OnDrift, description="What happens when drift is found."
     )
+    max_memory: int | str | None = Field(
+        None,
+        description="Data (estimated at 8 bytes a value) beyond which the monitor streams it "
+        "through quantile sketches: bytes or `4GiB`/`512MB` (default: a quarter of RAM).",
+    )
+
+    @field_validator("max_memory")
+    @classmethod
+    def _max_memory(cls, v: int | str | None) -> int | None:
+        from mlops_ci.core.sizes import parse_size
+
+        return None if v is None else parse_size(v)
 
 
 ParamValue = str | int | float | bool | None | list[Any]

@@ -113,6 +113,7 @@ __all__ = [
     "jensenshannon_from_counts",
     "ks_2samp",
     "ks_pvalue",
+    "order_key",
     "psi",
     "psi_from_counts",
     "quantile_edges",
@@ -170,6 +171,11 @@ class FeatureDrift:
     unseen_current: float = 0.0
     detail: str = ""
     scores: dict[str, float] = field(default_factory=dict)
+    #: Read from quantile sketches (data streamed beyond memory), not the exact samples.
+    approximate: bool = False
+    #: ± bound on what the verdict reads (KS: D; Wasserstein: the normalised distance),
+    #: when approximate and stated (see `core.drift_sketch`).
+    error_bound: float | None = None
 
     @property
     def tested(self) -> bool:
@@ -313,6 +319,12 @@ class DriftReport:
 
     features: tuple[FeatureDrift, ...]
     drift_share: float
+    #: How the features were compared: `exact` (whole samples) or how they were streamed.
+    method: str = "exact"
+
+    @property
+    def approximate(self) -> tuple[FeatureDrift, ...]:
+        return tuple(f for f in self.features if f.approximate)
 
     @property
     def tested(self) -> tuple[FeatureDrift, ...]:
@@ -336,7 +348,8 @@ class DriftReport:
         return bool(self.tested) and self.share >= self.drift_share
 
 
-def _order_key(f: FeatureDrift) -> tuple[int, float, str]:
+def order_key(f: FeatureDrift) -> tuple[int, float, str]:
+    """Drifted first, then tested, then untested; by severity, then name."""
     group = 0 if f.drifted else (1 if f.tested else 2)
     severity = f.severity
     return group, -(severity if math.isfinite(severity) else 1e308), f.name
@@ -375,7 +388,7 @@ def detect_drift(
             results = list(pool.map(one, names))
     else:
         results = [one(name) for name in names]
-    return DriftReport(tuple(sorted(results, key=_order_key)), drift_share)
+    return DriftReport(tuple(sorted(results, key=order_key)), drift_share)
 
 
 def _union(reference: Mapping[str, Column], current: Mapping[str, Column]) -> list[str]:

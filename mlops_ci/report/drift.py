@@ -104,6 +104,10 @@ def _row(f: FeatureDrift) -> dict[str, Any]:
         notes.append(f.detail)
     if f.unseen_current:
         notes.append(f"{pct(f.unseen_current)} unseen categories")
+    if f.approximate:
+        what = "D" if f.test == "ks" else "score"
+        bound = f" ({what} ±{fmt(f.error_bound)})" if f.error_bound is not None else ""
+        notes.append(f"approximate{bound}")
     icon = "🔴" if f.drifted else ("🟢" if f.tested else "⚪")
     direction = "p <" if f.test in ("ks", "chisquare") else ">"
     return {
@@ -220,6 +224,23 @@ def _counts(findings: DriftFindings) -> dict[str, Any]:
     }
 
 
+def _approximation(report: DriftReport) -> str:
+    """What the report says when features were read from sketches, with the bounds."""
+    approximate = report.approximate
+    if not approximate:
+        return ""
+    ks = [f.error_bound for f in approximate if f.test == "ks" and f.error_bound is not None]
+    other = [f for f in approximate if f.test != "ks" and f.error_bound is not None]
+    bounds = []
+    if ks:
+        bounds.append(f"KS within ±{fmt(max(ks), 2)}")
+    if other:
+        worst = max(other, key=lambda f: f.error_bound or 0.0)
+        bounds.append(f"{worst.test} within ±{fmt(worst.error_bound, 2)} (worst feature)")
+    told = f"; {', '.join(bounds)}" if bounds else ""
+    return f"{report.method}{told}"
+
+
 def render_report(findings: DriftFindings) -> str:
     """drift.md: verdict, quality, per-feature table by severity, chart, sources."""
     from mlops_ci.report.budget import COMMENT_LIMIT, fit
@@ -235,6 +256,7 @@ def render_report(findings: DriftFindings) -> str:
         "verdict": verdict,
         "commit": (findings.commit or "")[:12],
         "quality_note": findings.quality_note,
+        "approximation": _approximation(findings.drift),
         "rows": rows[:TABLE_ROWS],
         "folded": rows[TABLE_ROWS:],
         "chart": Markup(chart),  # noqa: S704 - labels pass through mermaid_label

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,12 +14,17 @@ from mlops_ci.core.drift import DriftReport, FeatureRule, detect_drift
 from mlops_ci.errors import InputError, MlopsCIError
 from mlops_ci.services.monitor.quality import model_quality
 from mlops_ci.services.monitor.reference import (
-    read_current,
-    read_reference,
+    Located,
+    estimated_bytes,
+    locate_current,
+    locate_reference,
+    read_located,
     stage_holder,
+    summarise_located,
 )
 from mlops_ci.services.monitor.request import (
     DEFAULT_OUTPUT,
+    DataSource,
     MonitorOutcome,
     MonitorRequest,
     drift_json,
@@ -84,27 +90,62 @@ def _safe_dir(model: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", model.replace("/", "__")) or "model"
 
 
-def _compare(monitor: MonitorConfig, reference: Table, current: Table) -> DriftReport:
-    """Per-feature drift of the monitored features (default: every column but the
-    label and the prediction, reference columns first)."""
-    excluded = {monitor.target, monitor.prediction} - {None}
+def _features(
+    monitor: MonitorConfig, reference: Iterable[str], current: Iterable[str]
+) -> list[str]:
+    """The monitored features (default: every column but the label and the prediction,
+    reference columns first)."""
     if monitor.features:
-        features = list(monitor.features)
-    else:
-        features = [n for n in reference.columns if n not in excluded]
-        features += [n for n in current.columns if n not in excluded and n not in features]
-    rules = {
+        return list(monitor.features)
+    excluded = {monitor.target, monitor.prediction} - {None}
+    features = [n for n in reference if n not in excluded]
+    features += [n for n in current if n not in excluded and n not in features]
+    return features
+
+
+def _rules(monitor: MonitorConfig) -> dict[str, FeatureRule]:
+    return {
         name: FeatureRule(test=rule.test, threshold=rule.threshold)
         for name, rule in monitor.tests.items()
     }
+
+
+def _compare(monitor: MonitorConfig, reference: Table, current: Table) -> DriftReport:
+    """Per-feature drift of the monitored features on the whole tables."""
     return detect_drift(
         reference.columns,
         current.columns,
-        features=features,
-        tests=rules,
+        features=_features(monitor, reference.columns, current.columns),
+        tests=_rules(monitor),
         drift_share=monitor.drift_share,
         workers=min(4, os.cpu_count() or 1),
     )
+
+
+def _streamed(
+    request: MonitorRequest, monitor: MonitorConfig, ref: Located, cur: Located
+) -> tuple[DriftReport, DataSource, DataSource]:
+    """Per-feature drift from summaries streamed batch by batch (see core.drift_sketch)."""
+    from mlops_ci.core.drift_sketch import detect_drift_sketched
+
+    reference, ref_info = summarise_located(request, ref)
+    current, cur_info = summarise_located(request, cur)
+    report = detect_drift_sketched(
+        reference.columns,
+        current.columns,
+        features=_features(monitor, reference.columns, current.columns),
+        tests=_rules(monitor),
+        drift_share=monitor.drift_share,
+    )
+    return report, ref_info, cur_info
+
+
+def _budget(monitor: MonitorConfig) -> int:
+    if monitor.max_memory is not None:
+        return int(monitor.max_memory)
+    from mlops_ci.adapters.memory import default_memory_budget
+
+    return default_memory_budget()
 
 
 def _require_comparison(report: DriftReport, measured_quality: bool, source: str) -> None:
@@ -117,6 +158,17 @@ def _require_comparison(report: DriftReport, measured_quality: bool, source: str
         f"{source}: no feature could be compared with the reference ({why})",
         hint="check that both have the same column names and types (or monitor.features)",
         file=source,
+    )
+
+
+def _streamed_note(monitor: MonitorConfig, needed: int, budget: int) -> str | None:
+    if not monitor.target:
+        return None
+    from mlops_ci.core.sizes import format_size
+
+    return (
+        f"not measured: the data (about {format_size(needed)}) is beyond monitor.max_memory "
+        f"({format_size(budget)}) and was streamed; scoring needs every row in memory"
     )
 
 
@@ -136,7 +188,7 @@ def monitor_model(
         raise InputError(
             "no current data to monitor", hint="pass --current PATH|GLOB|URL or set monitor.current"
         )
-    reference, ref_info = read_reference(
+    ref_at = locate_reference(
         request,
         request.reference or monitor.reference,
         holder=holder,
@@ -144,17 +196,27 @@ def monitor_model(
         config=config,
         stage=stage,
     )
-    current, cur_info = read_current(request, current_source)
-    report = _compare(monitor, reference, current)
-    quality, quality_note = model_quality(
-        request,
-        config,
-        model=model,
-        holder=holder,
-        registry=registry,
-        reference=reference,
-        current=current,
-    )
+    cur_at = locate_current(request, current_source)
+    budget = _budget(monitor)
+    needed = estimated_bytes(ref_at) + estimated_bytes(cur_at)
+    if needed > budget:
+        # Beyond memory: summaries instead of columns; quality needs every row.
+        report, ref_info, cur_info = _streamed(request, monitor, ref_at, cur_at)
+        quality, quality_note = None, _streamed_note(monitor, needed, budget)
+    else:
+        reference, ref_info = read_located(request, ref_at)
+        current, cur_info = read_located(request, cur_at)
+        report = _compare(monitor, reference, current)
+        quality, quality_note = model_quality(
+            request,
+            config,
+            model=model,
+            holder=holder,
+            registry=registry,
+            reference=reference,
+            current=current,
+        )
+        del reference, current
     _require_comparison(report, quality is not None, current_source)
     context = request.job.context
     outcome = MonitorOutcome(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -14,6 +14,7 @@ from mlops_ci.errors import InputError, MlopsCIError
 from mlops_ci.services.monitor.request import DataSource, MonitorRequest
 
 if TYPE_CHECKING:
+    from mlops_ci.adapters.table_stream import SummaryTable
     from mlops_ci.adapters.tables import Table
     from mlops_ci.config import Config
     from mlops_ci.services.shared.registry import Registry
@@ -53,14 +54,71 @@ def relative(files: list[str], root: Path) -> list[str]:
     return shown
 
 
-def read_current(request: MonitorRequest, source: str) -> tuple[Table, DataSource]:
-    """The current data: a path, directory, glob or URL, read as it is now."""
-    from mlops_ci.adapters.tables import read_table, storage_options_from_env
+@dataclass
+class Located:
+    """A data source found but not read: its files, on which filesystem, at which commit."""
+
+    source: str
+    fs: Any
+    files: list[str]
+    #: Files as drift.json lists them.
+    shown: list[str]
+    revision: str | None = None
+    #: Read through DVC: its errors become one line naming this.
+    dvc_label: str | None = None
+
+
+def locate_current(request: MonitorRequest, source: str) -> Located:
+    """The current data: a path, directory, glob or URL, as it is now."""
+    from mlops_ci.adapters.tables import resolve_files, storage_options_from_env
 
     root = request.root
     options = storage_options_from_env(source, request.job.env)
-    table = read_table(source, root=root, storage_options=options, progress=request.reading(source))
-    return table, DataSource(source, table.rows, relative(table.files, root))
+    fs, files = resolve_files(source, root, options)
+    return Located(source, fs, files, relative(files, root))
+
+
+def read_located(request: MonitorRequest, located: Located) -> tuple[Table, DataSource]:
+    """The located files read into one table of numpy columns."""
+    from mlops_ci.adapters.tables import read_files
+
+    with _dvc_errors(located.dvc_label) if located.dvc_label else nullcontext():
+        table = read_files(
+            located.fs,
+            located.files,
+            source=located.source,
+            root=request.root,
+            progress=request.reading(located.source),
+            revision=located.revision,
+        )
+    return table, _data_source(located, table.rows)
+
+
+def summarise_located(request: MonitorRequest, located: Located) -> tuple[SummaryTable, DataSource]:
+    """The located files streamed into per-column summaries (data beyond memory)."""
+    from mlops_ci.adapters.table_stream import summarise_files
+
+    with _dvc_errors(located.dvc_label) if located.dvc_label else nullcontext():
+        table = summarise_files(
+            located.fs,
+            located.files,
+            root=request.root,
+            progress=request.reading(located.source),
+            revision=located.revision,
+        )
+    return table, _data_source(located, table.rows)
+
+
+def estimated_bytes(located: Located) -> int:
+    """What the exact method would hold of these files (8 bytes a value)."""
+    from mlops_ci.adapters.table_stream import estimate_bytes
+
+    with _dvc_errors(located.dvc_label) if located.dvc_label else nullcontext():
+        return estimate_bytes(located.fs, located.files)
+
+
+def _data_source(located: Located, rows: int) -> DataSource:
+    return DataSource(located.source, rows, located.shown, located.revision)
 
 
 def _dvc_fs(root: Path, rev: str) -> Any:
@@ -146,7 +204,7 @@ def _auto_reference(
     return fs, files, ", ".join(files), holder.commit
 
 
-def read_reference(
+def locate_reference(
     request: MonitorRequest,
     source: str,
     *,
@@ -154,40 +212,27 @@ def read_reference(
     model: str,
     config: Config,
     stage: str,
-) -> tuple[Table, DataSource]:
+) -> Located:
     """The reference data: `auto` (the holder's training data), a path in the
     repository (at the holder's commit), or an absolute path or URL (as it is now)."""
-    from mlops_ci.adapters.tables import (
-        is_url,
-        read_files,
-        read_table,
-        storage_options_from_env,
-    )
+    from mlops_ci.adapters.tables import is_url
 
     root = request.root
     if source == "auto":
         with _dvc_errors("reference `auto`"):
             fs, files, label, rev = _auto_reference(root, holder, model, config, stage)
-            progress = request.reading(label)
-            table = read_files(fs, files, source=label, root=root, progress=progress, revision=rev)
-        return table, DataSource(label, table.rows, list(files), rev)
+        return Located(label, fs, files, list(files), rev, dvc_label="reference `auto`")
     if is_url(source) or Path(source).is_absolute() or holder is None:
-        options = storage_options_from_env(source, request.job.env)
-        progress = request.reading(source)
-        table = read_table(source, root=root, storage_options=options, progress=progress)
-        return table, DataSource(source, table.rows, relative(table.files, root))
+        return locate_current(request, source)
     # A path in the repository: the version the stage holder was trained with.
-    with _dvc_errors(f"{source}@{holder.commit[:12]}"):
-        return _read_at_commit(request, source, holder, model=model, stage=stage)
+    label = f"{source}@{holder.commit[:12]}"
+    with _dvc_errors(label):
+        fs = _dvc_fs(root, holder.commit)
+        files = _files_at_commit(fs, source, holder, model=model, stage=stage)
+    return Located(source, fs, files, files, holder.commit, dvc_label=label)
 
 
-def _read_at_commit(
-    request: MonitorRequest, source: str, holder: Holder, *, model: str, stage: str
-) -> tuple[Table, DataSource]:
-    from mlops_ci.adapters.tables import read_files
-
-    root = request.root
-    fs = _dvc_fs(root, holder.commit)
+def _files_at_commit(fs: Any, source: str, holder: Holder, *, model: str, stage: str) -> list[str]:
     try:
         if any(c in source for c in "*?["):
             files = sorted(str(p) for p in fs.glob(source))
@@ -205,11 +250,7 @@ def _read_at_commit(
             f"({model} {holder.version} holds {stage})",
             hint="pass --reference with a path that existed at that commit",
         )
-    progress = request.reading(source)
-    table = read_files(
-        fs, files, source=source, root=root, progress=progress, revision=holder.commit
-    )
-    return table, DataSource(source, table.rows, files, holder.commit)
+    return files
 
 
 def load_model(request: MonitorRequest, holder: Holder | None, path: str | None) -> Any:

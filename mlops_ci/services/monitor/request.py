@@ -147,6 +147,8 @@ def feature_json(f: FeatureDrift) -> dict[str, Any]:
         "missing_current": f.missing_current,
         "unseen_current": f.unseen_current,
         "detail": f.detail,
+        "approximate": f.approximate,
+        "error_bound": _json_number(f.error_bound),
     }
 
 
@@ -200,6 +202,7 @@ def drift_json(outcome: MonitorOutcome) -> dict[str, Any]:
         "commit": outcome.commit,
         "reference": _source_json(outcome.reference),
         "current": _source_json(outcome.current),
+        "method": report.method,
         "dataset_drift": report.dataset_drift,
         "drift_share": report.drift_share,
         "drifted_share": report.share,

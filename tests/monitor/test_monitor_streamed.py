@@ -1,0 +1,151 @@
+"""Data beyond `monitor.max_memory`: streamed into sketches and exact counts, the same
+verdicts as the exact method, the approximation and its bound stated."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from scipy import stats
+
+from mlops_ci.cli import main
+from mlops_ci.core.drift_sketch import NumericSketch, SketchPair
+from mlops_ci.core.sizes import format_size, parse_size
+
+ROWS = 200_000
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    out, err = capsys.readouterr()
+    code = info.value.code
+    return (code if isinstance(code, int) else 1), out, err
+
+
+def _table(rng: np.random.Generator, *, current: bool) -> pa.Table:
+    columns: dict[str, Any] = {}
+    for i in range(8):
+        shift = 0.4 if current and i in (1, 5) else 0.0
+        columns[f"num_{i}"] = rng.normal(shift, 1.0 + (0.5 if current and i == 6 else 0), ROWS)
+    # A few-valued numeric column (tested as categories) and two text columns.
+    columns["stars"] = rng.choice([1.0, 2.0, 3.0], ROWS, p=[0.2, 0.3, 0.5] if current else None)
+    weights = [0.6, 0.3, 0.1] if current else [0.2, 0.3, 0.5]
+    columns["colour"] = rng.choice(np.array(["red", "green", "blue"]), ROWS, p=weights)
+    with_missing = rng.choice(np.array(["a", "b"]), ROWS).astype(object)
+    with_missing[rng.random(ROWS) < 0.1] = None
+    columns["letter"] = with_missing
+    return pa.table(columns)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    rng = np.random.default_rng(11)
+    pq.write_table(_table(rng, current=False), tmp_path / "ref.parquet", row_group_size=50_000)
+    current = _table(rng, current=True)
+    # The current data in two files, the second without the `letter` column.
+    pq.write_table(current.slice(0, 120_000), tmp_path / "cur-1.parquet")
+    pq.write_table(current.slice(120_000).drop_columns(["letter"]), tmp_path / "cur-2.parquet")
+    return tmp_path
+
+
+def _monitor(
+    project: Path, capsys: pytest.CaptureFixture[str], out: str, max_memory: str | None
+) -> tuple[dict[str, Any], str]:
+    config = "monitor:\n  reference: ref.parquet\n"
+    if max_memory:
+        config += f"  max_memory: {max_memory}\n"
+    (project / "mlops-ci.yaml").write_text(config)
+    args = ["monitor", "--root", str(project), "--current", "cur-*.parquet"]
+    code, _, err = run([*args, "--publish", "none", "--output", str(project / out)], capsys)
+    assert code == 0, err
+    document = json.loads((project / out / "drift.json").read_text())
+    return document, (project / out / "drift.md").read_text()
+
+
+def test_streamed_flags_the_same_features_as_exact_and_says_approximate(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    exact, exact_md = _monitor(project, capsys, "exact", None)
+    streamed, streamed_md = _monitor(project, capsys, "streamed", "1MB")
+    assert exact["method"] == "exact"
+    assert "Approximate" not in exact_md
+    assert streamed["method"].startswith("streamed, numeric features from KLL sketches (k=4096")
+    drifted = {f["name"] for f in exact["features"] if f["drifted"]}
+    assert drifted == {"num_1", "num_5", "num_6", "stars", "colour"}
+    assert {f["name"] for f in streamed["features"] if f["drifted"]} == drifted
+    assert streamed["current"]["rows"] == exact["current"]["rows"] == ROWS
+    by_name = {f["name"]: f for f in streamed["features"]}
+    exact_by_name = {f["name"]: f for f in exact["features"]}
+    for name, feature in by_name.items():
+        other = exact_by_name[name]
+        assert feature["test"] == other["test"]
+        assert feature["missing_current"] == pytest.approx(other["missing_current"])
+        if name.startswith("num_"):
+            # Numeric: from the sketches, within the bound they state.
+            assert feature["approximate"] is True
+            bound = feature["error_bound"]
+            assert 0 < bound < 0.05
+            assert abs(feature["score"] - other["score"]) <= bound
+        else:
+            # Categories and few-valued numbers: counted exactly.
+            assert feature["approximate"] is False
+            assert feature["score"] == pytest.approx(other["score"], rel=1e-12)
+    assert "Approximate: streamed" in streamed_md
+    assert "wasserstein within ±" in streamed_md
+    assert "approximate \\(score ±" in streamed_md
+
+
+def test_bad_max_memory_is_one_line(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "mlops-ci.yaml").write_text("monitor:\n  max_memory: lots\n")
+    args = ["monitor", "--root", str(project), "--reference", "ref.parquet"]
+    code, _, err = run([*args, "--current", "cur-1.parquet", "--publish", "none"], capsys)
+    assert code == 1
+    assert len(err.strip().splitlines()) <= 2
+    assert "monitor.max_memory" in err
+    assert "expected a size such as 4GiB" in err
+
+
+@pytest.mark.parametrize("shift", [0.0, 0.05, 0.5])
+def test_sketch_ks_and_wasserstein_within_their_bound_of_scipy(shift: float) -> None:
+    rng = np.random.default_rng(3)
+    ref = rng.standard_t(5, 300_000)
+    cur = rng.standard_t(5, 200_000) + shift
+    sketches = NumericSketch(), NumericSketch()
+    for side, values in zip(sketches, (ref, cur), strict=True):
+        for batch in np.array_split(values, 7):  # merged batch by batch
+            side.update(batch)
+    pair = SketchPair(*sketches)
+    d, bound = pair.ks()
+    assert abs(d - stats.ks_2samp(ref, cur).statistic) <= bound
+    raw, w_bound = pair.wasserstein()
+    assert abs(raw - stats.wasserstein_distance(ref, cur)) <= w_bound
+    assert sketches[0].std == pytest.approx(float(np.std(ref)), rel=1e-9)
+    assert sketches[0].n == ref.shape[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("4GiB", 4 << 30), ("512 MB", 512_000_000), ("2.5G", 2_500_000_000), (1024, 1024)],
+)
+def test_sizes(text: str | int, expected: int) -> None:
+    assert parse_size(text) == expected
+
+
+@pytest.mark.parametrize("text", ["lots", "-1", "0", "4 parsecs", ""])
+def test_bad_sizes(text: str) -> None:
+    with pytest.raises(ValueError, match="expected"):
+        parse_size(text)
+
+
+def test_format_size() -> None:
+    assert format_size(3 << 30) == "3.0 GiB"
+    assert not math.isnan(float(format_size(10).split()[0]))
