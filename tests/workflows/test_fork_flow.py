@@ -4,7 +4,7 @@ that bundle, then pr-report-post.yml's post step on the `workflow_run` event, wh
 publishes the comment. The `args` of both steps are read from the workflow files, so
 a change of paths or flags there is exercised here.
 
-Only the action's run step runs (the install is covered by test_action.py), with the
+Only the action's run and publish steps run (the install is covered by test_action.py), with the
 test's interpreter in place of the installed one.
 """
 
@@ -101,7 +101,7 @@ def test_fork_report_is_saved_then_posted_from_workflow_run(
         GITHUB_API_URL=github_double.base_url,
         GITHUB_RUN_ID=RUN_ID,
         GITHUB_SHA=sample_project.pr_sha,
-    ).run({"command": "report", "args": report_args}, only={"run"})
+    ).run({"command": "report", "args": report_args}, only={"run", "publish"})
     assert report.failed is None, report.steps[-1].stdout + report.steps[-1].stderr
     assert github_double.state.comments_on(pull.number) == [], "a fork's run must not post"
 
@@ -143,7 +143,7 @@ def test_fork_report_is_saved_then_posted_from_workflow_run(
         GITHUB_REPOSITORY=repository,
         GITHUB_API_URL=github_double.base_url,
         GITHUB_RUN_ID="5151",
-    ).run({"command": "post", "args": post_args}, only={"run"})
+    ).run({"command": "post", "args": post_args}, only={"run", "publish"})
     assert post.failed is None, post.steps[-1].stdout + post.steps[-1].stderr
     assert post.outputs["gate"] in ("pass", "fail")
     assert post.outputs["comment-url"].startswith("https://github.com/")

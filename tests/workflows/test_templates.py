@@ -157,10 +157,13 @@ def test_action_interface() -> None:
         "gate", "report-path", "comment-url", "tag", "version", "stage", "drift",
     ]  # fmt: skip
     for name, spec in action["outputs"].items():
-        assert spec["value"] == "${{ steps.run.outputs." + name + " }}"
+        # The comment URL comes from the publish step, which posts report's comment with
+        # the token and passes every other command's URL through.
+        step = "publish" if name == "comment-url" else "run"
+        assert spec["value"] == "${{ steps." + step + ".outputs." + name + " }}"
     assert action["runs"]["using"] == "composite"
-    run_step = action["runs"]["steps"][-1]
-    assert run_step["id"] == "run"
+    run_step, publish_step = action["runs"]["steps"][-2:]
+    assert (run_step["id"], publish_step["id"]) == ("run", "publish")
     assert run_step["env"]["DVC_NO_ANALYTICS"] == "1"
     assert "update-environment" in action["runs"]["steps"][0]["with"]
 
