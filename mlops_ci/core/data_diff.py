@@ -244,8 +244,9 @@ def _entry_status(old: Node | None, new: Node | None) -> str | None:
 
 def _walk(
     old: _Side, new: _Side, roots: set[Key]
-) -> Iterator[tuple[str | None, Node | None, Node | None, bool]]:
-    """(status, old, new, unknown) of every entry under the roots, breadth first."""
+) -> Iterator[tuple[str | None, Node | None, Node | None]]:
+    """(status, old, new) of every entry under the roots, breadth first; the status is
+    None when unchanged or inside a directory whose contents are unknown."""
     todo: deque[tuple[set[Key], bool]] = deque([(roots, False)])
     while todo:
         keys, unknown = todo.popleft()
@@ -258,7 +259,7 @@ def _walk(
                 todo.append(((old_items or set()) | (new_items or set()), inner_unknown))
             if o is None and n is None:
                 continue
-            yield (None if unknown else _entry_status(o, n)), o, n, unknown
+            yield (None if unknown else _entry_status(o, n)), o, n
 
 
 def _renames(added: list[Change], deleted: list[Change]) -> Iterator[Change]:
@@ -299,7 +300,7 @@ def diff_data(
     added: list[Change] = []
     deleted: list[Change] = []
     seen: list[Node] = []
-    for status, o, n, _unknown in _walk(old, new, roots):
+    for status, o, n in _walk(old, new, roots):
         if o is not None:
             seen.append(o)
         if status is None:
