@@ -116,7 +116,7 @@ class ActionsRuntime:
         self._annotate("notice", message, file=file, line=line)
 
     def _annotate(self, level: str, message: str, *, file: str | None, line: int | None) -> None:
-        message = redact(message)
+        message = terminal_text(redact(message))  # no escape sequence in the log viewer
         if not self.on_runner:
             return  # the CLI has already printed the message for a person
         props = []

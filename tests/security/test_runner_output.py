@@ -380,6 +380,21 @@ def test_masks_and_group_titles_are_escaped_as_the_runner_unescapes_them() -> No
     ]
 
 
+def test_a_warning_on_a_runner_is_one_annotation_and_shielded_lines() -> None:
+    import io
+
+    from mlops_ci.adapters.actions import ActionsRuntime
+    from mlops_ci.services.shared.job import RunnerProgress
+
+    out, err = io.StringIO(), io.StringIO()
+    progress = RunnerProgress(ActionsRuntime(on_runner=True, stream=out), out, err)
+    progress.warning("bad \x1b[2Jname\r::set-output name=x::pwned", hint="##[error]pwned")
+    assert obeyed(out.getvalue()) == [("warning", "bad [2Jname\n::set-output name=x::pwned")]
+    assert obeyed(err.getvalue()) == []
+    assert_clean_for_a_terminal(out.getvalue() + err.getvalue())
+    assert "hint: ##[error]pwned" in err.getvalue()
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -14,8 +14,9 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol, TextIO
 
-from mlops_ci.adapters.actions import ActionsRuntime
+from mlops_ci.adapters.actions import ActionsRuntime, guard_commands
 from mlops_ci.context import RunContext
+from mlops_ci.report.escape import terminal_text
 
 #: Receives one line of a child process's output (the user's pipeline, `dvc pull`).
 LineSink = Callable[[str], None]
@@ -57,7 +58,9 @@ class QuietProgress:
         return _no_section(title)
 
     def warning(self, message: str, hint: str | None = None) -> None:
-        self.stream.write(f"warning: {message}\n" + (f"hint: {hint}\n" if hint else ""))
+        self.stream.write(
+            terminal_text(f"warning: {message}\n" + (f"hint: {hint}\n" if hint else ""))
+        )
         self.stream.flush()
 
     def advance(self, what: str, done: int, total: int | None) -> None:
@@ -90,9 +93,10 @@ class RunnerProgress:
         return self.actions.group(title)
 
     def warning(self, message: str, hint: str | None = None) -> None:
-        self.errors.write(f"warning: {message}\n" + (f"hint: {hint}\n" if hint else ""))
+        self.actions.warning(message)  # first: the lines below may be shielded from commands
+        text = terminal_text(f"warning: {message}\n" + (f"hint: {hint}\n" if hint else ""))
+        self.errors.write(guard_commands(text))
         self.errors.flush()
-        self.actions.warning(message)
 
     def advance(self, what: str, done: int, total: int | None) -> None:
         return None  # a runner's log is read afterwards: counters would only add noise
