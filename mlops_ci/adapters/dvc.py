@@ -10,7 +10,6 @@ module that calls it.
 from __future__ import annotations
 
 import configparser
-import json
 import os
 import shlex
 from collections.abc import Callable, Iterator, Mapping
@@ -50,7 +49,6 @@ def dvc_timeout() -> float:
 # `tracked_files` and `stage_hashes` read `dvc.lock` and `.dvc` text (`core.lockfile`).
 __all__ = [
     "CommandResult",
-    "DataChange",
     "Dvc",
     "TrackedFile",
     "first_line",
@@ -65,14 +63,6 @@ class CommandResult:
     returncode: int
     seconds: float
     tail: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class DataChange:
-    """One DVC-tracked path that differs between two revisions (from `dvc diff`)."""
-
-    path: str
-    status: str  # added | modified | deleted | renamed | not in cache
 
 
 class Dvc:
@@ -194,35 +184,6 @@ class Dvc:
         return bool(self.remotes())
 
     # --- reading ------------------------------------------------------------------------
-
-    def data_diff(self, base: str, head: str | None = None) -> list[DataChange]:
-        """`dvc diff --json BASE [HEAD]` (HEAD omitted: the workspace)."""
-        args = ["diff", "--json", base] + ([head] if head else [])
-        try:
-            proc = run_child(
-                self._dvc(*args),
-                cwd=self.root,
-                env=self.env,
-                timeout=dvc_timeout(),
-                what="dvc diff",
-                timeout_setting=DVC_TIMEOUT_HINT,
-                error=DvcError,
-            )
-        except OSError as exc:
-            raise DvcError(f"cannot start dvc diff: {exc.strerror}") from None
-        if proc.returncode != 0:
-            lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise DvcError(f"dvc diff failed: {lines[-1] if lines else proc.returncode}")
-        text = proc.stdout.decode("utf-8", "replace").strip()
-        data = json.loads(text) if text else {}
-        changes: list[DataChange] = []
-        for status in ("added", "modified", "deleted", "renamed", "not in cache"):
-            for entry in data.get(status, []) or []:
-                path = entry.get("path")
-                if isinstance(path, dict):  # renamed: {"old": ..., "new": ...}
-                    path = f"{path.get('old')} → {path.get('new')}"
-                changes.append(DataChange(str(path), status))
-        return changes
 
     @contextmanager
     def open_at_rev(self, path: str, rev: str) -> Iterator[BinaryIO]:

@@ -134,7 +134,6 @@ def double(_running_double: GitHubDouble) -> Iterator[GitHubDouble]:
     assert not d.violations, "the GitHub double saw OpenAPI violations:\n" + "\n".join(d.violations)
 
 
-_DATA_DIFFS: dict[tuple[str, str | None], Any] = {}
 _MODELS: dict[tuple[str, str], tuple[str, int, bytes]] = {}
 
 
@@ -142,22 +141,13 @@ _MODELS: dict[tuple[str, str], tuple[str, int, bytes]] = {}
 def memoized_local_reads(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pure local DVC reads of a prepared copy, computed once per session.
 
-    Every copy of a prepared journey holds the same commits, so `dvc diff` between
-    two of them and a model file at a commit are the same everywhere; a scenario
-    about a GitHub fault need not pay a DVC process (or DVC's index) for them again.
-    Scenarios about the DVC remote never use this.
+    Every copy of a prepared journey holds the same commits, so a model file at a
+    commit is the same everywhere; a scenario about a GitHub fault need not pay
+    DVC's index for it again. Scenarios about the DVC remote never use this.
     """
-    from mlops_ci.adapters.dvc import Dvc
     from mlops_ci.services.shared import release
 
-    real_diff = Dvc.data_diff
     real_fetch = release.fetch_model
-
-    def data_diff(self: Dvc, base: str, head: str | None = None) -> Any:
-        key = (base, head)
-        if key not in _DATA_DIFFS:
-            _DATA_DIFFS[key] = real_diff(self, base, head)
-        return _DATA_DIFFS[key]
 
     def fetch_model(reg: Any, path: str, commit: str, dest: Path | None) -> tuple[str, int]:
         key = (path, commit)
@@ -171,7 +161,6 @@ def memoized_local_reads(monkeypatch: pytest.MonkeyPatch) -> None:
             dest.write_bytes(data)
         return sha, size
 
-    monkeypatch.setattr(Dvc, "data_diff", data_diff)
     monkeypatch.setattr(release, "fetch_model", fetch_model)
 
 

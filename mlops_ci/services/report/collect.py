@@ -12,6 +12,7 @@ from mlops_ci.core import metrics as core_metrics
 from mlops_ci.core.data_diff import STATUSES as DATA_STATUSES
 from mlops_ci.core.data_diff import Change, Node, diff_data
 from mlops_ci.core.formats import parse_data_file, parse_table
+from mlops_ci.dvcfile import read_plot_options
 from mlops_ci.errors import GitError, InputError
 from mlops_ci.report.render import DataDiff, DataEntry, PlotRow, PlotSeries
 from mlops_ci.services.shared.baseline import BaseReader, workspace_reader
@@ -64,39 +65,15 @@ def _plot_field(value: Any) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _stage_plot_props(root: Path) -> dict[str, dict[str, Any]]:
-    """Options of plots declared inside stages (`- plots/roc.csv: {x: fpr, y: tpr}`)."""
-    import yaml
-
-    path = root / "dvc.yaml"
-    try:
-        data = yaml.safe_load(path.read_text("utf-8")) if path.is_file() else None
-    except (yaml.YAMLError, UnicodeDecodeError):
-        return {}
-    found: dict[str, dict[str, Any]] = {}
-    stages = data.get("stages") if isinstance(data, dict) else None
-    if not isinstance(stages, dict):
-        return found
-    for body in stages.values():
-        entries = body.get("plots") if isinstance(body, dict) else None
-        wdir = str(body.get("wdir", ".")) if isinstance(body, dict) else "."
-        for entry in entries if isinstance(entries, list) else []:
-            if isinstance(entry, dict):
-                for name, options in entry.items():
-                    key = str(name) if wdir in ("", ".") else f"{wdir.rstrip('/')}/{name}"
-                    if isinstance(options, dict):
-                        found[key] = {k: v for k, v in options.items() if k in ("x", "y", "title")}
-    return found
-
-
 def collect_plots(
     declared: list[dict[str, Any]],
     root: Path,
     base: BaseReader | None,
     max_plots: int = 4,
 ) -> list[PlotRow]:
+    """Up to `max_plots` declared plots as numeric series at head (and base, when read)."""
     plots: list[PlotRow] = []
-    props = _stage_plot_props(root)
+    props = read_plot_options(root)
     for declared_entry in declared[:max_plots]:
         entry = {**props.get(str(declared_entry.get("id", "")), {}), **declared_entry}
         plot_id = str(entry.get("id", ""))
@@ -117,8 +94,9 @@ def collect_plots(
         base_series = None
         if base is not None:
             raw = base.git.show_file(base.sha, path)
-            if raw is None and base.reproduced is not None and (base.reproduced / path).is_file():
-                raw = (base.reproduced / path).read_bytes()
+            if raw is None and base.reproduced is not None:
+                # Confined like every read: a symlink in the base worktree is not followed out.
+                raw = workspace_reader(base.reproduced)(path)[0]
             if raw is not None:
                 try:
                     parsed = _plot_series(_parse_plot(raw, path), x, y)
