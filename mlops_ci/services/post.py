@@ -1,77 +1,65 @@
-"""Publishing a report to GitHub, and the fork-safe second phase (`mlops-ci post`).
+"""Publishing a fork PR's report from its bundle (`mlops-ci post`), the fork-safe phase two.
 
-A pull request from a fork runs with a read-only token, so `report` saves a
-bundle (report data plus where it belongs) as an artifact, and a `workflow_run`
-workflow in the base repository runs `mlops-ci post --bundle DIR`. That bundle
-was written by code from the fork, so everything in it is untrusted:
+A pull request from a fork runs with a read-only token, so `report` saves a bundle
+(report data plus where it belongs, see `services/shared/bundle.py`) as an artifact, and
+a `workflow_run` workflow in the base repository runs `mlops-ci post --bundle DIR`. That
+bundle was written by code from the fork, so everything in it is untrusted:
 
-- size is capped and only `report.json` and `metadata.json` are read (no
-  Markdown from the bundle is ever used);
-- both are validated by strict pydantic models (unknown fields are errors);
-- the repository must be this one, the head commit must be the one the
-  triggering workflow run built, and the PR number must be one of that run's
-  pull requests (or, when GitHub leaves that list empty, as it does for forks,
-  a PR of this repository whose head is that commit);
-- gates are evaluated again with this repository's trusted config, and the
-  comment is rendered again from the data, with every string escaped.
+- its shape, size and JSON are checked and both files validated by strict models;
+- the repository must be this one, the head commit must be the one the triggering
+  workflow run built, the run id must be that run's, and the PR number must be one of
+  that run's pull requests (or, when GitHub leaves that list empty, as it does for
+  forks, a PR of this repository whose head is that commit);
+- only the head values are taken from it. The base values are read from this trusted
+  checkout at the pull request's base commit (as GitHub names it), and every status,
+  delta, gate and the verdict are computed again here with this repository's config:
+  the bundle's own statuses, base values, "no baseline" marks, gates and verdict are
+  never used;
+- the comment is rendered again from the data, with every string escaped, and the
+  check run is named `mlops-ci report (fork)`, apart from the same-repository one.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
-from mlops_ci.config import load_config
+from mlops_ci.config import LoadedConfig, load_config
 from mlops_ci.context import RunContext
 from mlops_ci.core import gates as core_gates
-from mlops_ci.core.metrics import DiffResult
-from mlops_ci.errors import InputError
-from mlops_ci.report.render import RenderOptions, ReportDocument, render_markdown
+from mlops_ci.core import metrics as core_metrics
+from mlops_ci.core.formats import parse_metrics, parse_params
+from mlops_ci.errors import GitError, InputError
+from mlops_ci.report.render import (
+    MetricRow,
+    RenderOptions,
+    ReportDocument,
+    Revision,
+    render_markdown,
+)
+from mlops_ci.services.shared.baseline import BaseReader, Collected, read_side
+from mlops_ci.services.shared.bundle import BundleMetadata, read_bundle
 from mlops_ci.services.shared.job import Job
-from mlops_ci.services.shared.publish import publish_to_github, report_marker
+from mlops_ci.services.shared.publish import (
+    FORK_CHECK_RUN_NAME,
+    publish_to_github,
+    report_marker,
+)
 from mlops_ci.services.shared.trend import collect_trend
 
 if TYPE_CHECKING:
     from mlops_ci.adapters.github import GitHubRepo
 
-MAX_BUNDLE_BYTES = 4 * 1024 * 1024
-BUNDLE_FILES = ("report.json", "metadata.json")
-_SHA = re.compile(r"^[0-9a-f]{40}$")
-_REPO = re.compile(r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")
-
-
-class BundleMetadata(BaseModel):
-    """`metadata.json` of a fork bundle."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    schema_version: int = Field(1, ge=1, le=1)
-    repository: str
-    pr_number: int = Field(gt=0, lt=10**9)
-    head_sha: str
-    run_id: str | int | None = None
-
-    @field_validator("repository")
-    @classmethod
-    def _repo(cls, value: str) -> str:
-        if not _REPO.match(value):
-            raise ValueError("expected owner/name")
-        return value
-
-    @field_validator("head_sha")
-    @classmethod
-    def _sha(cls, value: str) -> str:
-        if not _SHA.match(value):
-            raise ValueError("expected a 40-character lowercase hex commit SHA")
-        return value
-
-
-# --- the fork bundle ------------------------------------------------------------------
+__all__ = [
+    "BundleMetadata",
+    "PostOutcome",
+    "post_bundle",
+    "read_bundle",
+    "recompute",
+    "verify_bundle",
+]
 
 
 @dataclass
@@ -85,39 +73,9 @@ class PostOutcome:
     messages: list[str] = field(default_factory=list)
 
 
-def read_bundle(bundle: Path) -> tuple[BundleMetadata, ReportDocument]:
-    """Validate a bundle's shape and size and parse its two files (nothing else is read)."""
-    if not bundle.is_dir():
-        raise InputError(f"{bundle}: no such bundle directory")
-    total = 0
-    texts: dict[str, bytes] = {}
-    for name in BUNDLE_FILES:
-        path = bundle / name
-        if path.is_symlink() or not path.is_file():
-            raise InputError(f"{bundle}: the bundle lacks {name} (or it is not a regular file)")
-        size = path.stat().st_size
-        total += size
-        if total > MAX_BUNDLE_BYTES:
-            raise InputError(
-                f"{bundle}: the bundle is larger than {MAX_BUNDLE_BYTES // (1024 * 1024)} MiB"
-            )
-        with path.open("rb") as handle:
-            texts[name] = handle.read(MAX_BUNDLE_BYTES + 1)
-    try:
-        metadata = BundleMetadata.model_validate_json(texts["metadata.json"])
-    except ValidationError as exc:
-        raise InputError(f"{bundle}/metadata.json: invalid: {_first_error(exc)}") from None
-    try:
-        document = ReportDocument.model_validate_json(texts["report.json"])
-    except ValidationError as exc:
-        raise InputError(f"{bundle}/report.json: invalid: {_first_error(exc)}") from None
-    return metadata, document
-
-
-def _first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-    return f"{where}: {err['msg']}"[:300]
+def _listed_pulls(run: Mapping[str, Any]) -> dict[int, Mapping[str, Any]]:
+    pulls = run.get("pull_requests") or []
+    return {int(p["number"]): p for p in pulls if isinstance(p, Mapping) and "number" in p}
 
 
 def verify_bundle(
@@ -146,34 +104,152 @@ def verify_bundle(
     expected_run = str(run.get("id", ""))
     if run_id is not None and str(run_id) != expected_run:
         raise InputError(f"--run-id {run_id} is not the triggering workflow run ({expected_run})")
-    if metadata.run_id is not None and str(metadata.run_id) != expected_run:
+    if str(metadata.run_id) != expected_run:
         raise InputError(
             f"the bundle was made by run {metadata.run_id}, not the triggering run {expected_run}"
         )
     if metadata.head_sha != str(run.get("head_sha", "")):
         raise InputError("the bundle's head commit is not the commit the workflow run built")
-    pulls = run.get("pull_requests") or []
-    numbers = {int(p["number"]) for p in pulls if isinstance(p, Mapping) and "number" in p}
+    numbers = _listed_pulls(run)
     if numbers:
         if metadata.pr_number not in numbers:
             raise InputError(
                 f"PR #{metadata.pr_number} is not a pull request of the triggering workflow run"
             )
-    else:
-        # GitHub leaves `pull_requests` empty for fork PRs: ask for the PR itself.
-        if pull_head is None:
-            raise InputError("cannot verify the PR number: the event lists no pull requests")
-        head = pull_head(metadata.pr_number)
-        if head is None:
-            raise InputError(
-                f"cannot verify PR #{metadata.pr_number}: GitHub did not return it",
-                hint="post needs a token that can read pull requests, even with --dry-run",
-            )
-        if head != metadata.head_sha:
-            raise InputError(
-                f"PR #{metadata.pr_number} of {ctx.repository} is not at the bundle's head commit"
-            )
+        return run
+    # GitHub leaves `pull_requests` empty for fork PRs: ask for the PR itself.
+    if pull_head is None:
+        raise InputError("cannot verify the PR number: the event lists no pull requests")
+    head = pull_head(metadata.pr_number)
+    if head is None:
+        raise InputError(
+            f"cannot verify PR #{metadata.pr_number}: GitHub did not return it",
+            hint="post needs a token that can read pull requests, even with --dry-run",
+        )
+    if head != metadata.head_sha:
+        raise InputError(
+            f"PR #{metadata.pr_number} of {ctx.repository} is not at the bundle's head commit"
+        )
     return run
+
+
+# --- the trusted base and the recomputed report -----------------------------------------
+
+
+@dataclass
+class TrustedBase:
+    """The base side as this repository knows it: never taken from the bundle."""
+
+    ref: str | None
+    sha: str | None
+    metrics: Collected
+    params: Collected
+    notes: list[str] = field(default_factory=list)
+
+
+def pull_base(
+    run: Mapping[str, Any], number: int, gh: GitHubRepo | None
+) -> tuple[str | None, str | None]:
+    """(base branch, base commit) of the PR: from the event when it lists the PR, else
+    from GitHub; (None, None) when neither says."""
+    listed = _listed_pulls(run).get(number)
+    base = listed.get("base") if listed is not None else None
+    if isinstance(base, Mapping) and base.get("sha"):
+        return str(base.get("ref") or "") or None, str(base["sha"])
+    found = gh.pull_base(number) if gh is not None else None
+    return found if found is not None else (None, None)
+
+
+def _unreadable(files: list[str], why: str) -> Collected:
+    return Collected(missing=dict.fromkeys(files, why))
+
+
+def read_trusted_base(
+    root: Path, loaded: LoadedConfig, ref: str | None, sha: str | None
+) -> TrustedBase:
+    """Metrics and params of this repository's config, read from this checkout at `sha`."""
+    from mlops_ci.adapters.dvc import Dvc
+    from mlops_ci.adapters.git import Git
+
+    config = loaded.config
+    metric_files, param_files = list(config.metrics.files), list(config.params.files)
+    if config.baseline == "none":
+        return TrustedBase(ref, sha, _unreadable(metric_files, "baseline: none"),
+                           _unreadable(param_files, "baseline: none"))  # fmt: skip
+    git = Git(root)
+    why = None
+    if sha is None:
+        why = "GitHub did not say which commit the pull request is based on"
+    elif not git.is_repo():
+        why = "the trusted checkout is not a git repository"
+    else:
+        try:
+            sha = git.rev_parse(sha)
+        except GitError:
+            why = (
+                f"the pull request's base commit {sha[:12]} is not in the trusted checkout "
+                "(check it out with fetch-depth: 0)"
+            )
+    if why is not None or sha is None:
+        why = why or "no base commit"
+        note = f"No base values: {why}; regressions against the base were not checked."
+        return TrustedBase(ref, sha, _unreadable(metric_files, why),
+                           _unreadable(param_files, why), [note])  # fmt: skip
+    reader = BaseReader(git, Dvc(root), sha, config.baseline)
+    return TrustedBase(
+        ref,
+        sha,
+        read_side(metric_files, reader.read, parse_metrics),
+        read_side(param_files, reader.read, parse_params),
+    )
+
+
+def _head_values(rows: list[MetricRow]) -> dict[str, dict[str, Any]]:
+    """The fork's head values by file; a row is absent at the head only when it has no
+    head value (the bundle's `status` is not believed)."""
+    files: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if row.head is None and row.status == "removed":
+            continue
+        files.setdefault(row.file, {})[row.key] = row.head
+    return files
+
+
+def _rediff(
+    base: Collected, rows: list[MetricRow], files: list[str], notes: list[str]
+) -> core_metrics.DiffResult:
+    head = _head_values(rows)
+    extra = [name for name in head if name not in files]
+    if extra:
+        # Names only the bundle gives are never looked up in the trusted checkout: the
+        # base config does not list them, so to the base they are new (shown as added).
+        notes.append(
+            f"{len(extra)} file(s) in the report are not in this repository's config: "
+            "shown as added, not compared with the base."
+        )
+    return core_metrics.diff(base.files, head, files=[*files, *extra], no_base=base.missing)
+
+
+def recompute(untrusted: ReportDocument, base: TrustedBase, loaded: LoadedConfig) -> ReportDocument:
+    """The report with the fork's head values only: statuses, deltas, "no baseline"
+    marks, gates and the verdict computed here against the trusted base."""
+    config = loaded.config
+    notes = list(base.notes)
+    metrics = _rediff(base.metrics, untrusted.metrics, list(config.metrics.files), notes)
+    params = _rediff(base.params, untrusted.params, list(config.params.files), notes)
+    summary = core_gates.evaluate(metrics, config.metrics.gates, config.report.precision)
+    document = untrusted.model_copy(
+        update={
+            "base": Revision(ref=base.ref, sha=base.sha),
+            "baseline": config.baseline,
+            "metrics": [MetricRow.from_delta(r) for r in metrics.rows],
+            "params": [MetricRow.from_delta(r) for r in params.rows],
+            "metrics_no_base": metrics.no_base,
+            "params_no_base": params.no_base,
+            "notes": [*notes, *untrusted.notes],
+        }
+    )
+    return document.with_gates(summary)
 
 
 def post_bundle(
@@ -202,10 +278,11 @@ def post_bundle(
         return None if gh is None else gh.pull_head_sha(number)
 
     run = verify_bundle(metadata, ctx, run_id, pull_head)
+    base = read_trusted_base(root, loaded, *pull_base(run, metadata.pr_number, gh))
     # Trusted facts replace whatever the bundle claims about where it belongs.
     workflow_name = str(run.get("name") or "mlops-ci")
     run_url = str(run.get("html_url") or "") or None
-    document = untrusted.model_copy(
+    document = recompute(untrusted, base, loaded).model_copy(
         update={
             "repository": ctx.repository,
             "pr_number": metadata.pr_number,
@@ -216,9 +293,6 @@ def post_bundle(
             "trend": collect_trend(root, loaded, None) if config.report.trend else None,
         }
     )
-    metrics = DiffResult(rows=[row.to_delta() for row in document.metrics])
-    summary = core_gates.evaluate(metrics, config.metrics.gates, config.report.precision)
-    document = document.with_gates(summary)
     options = RenderOptions(
         marker=report_marker(workflow_name, config),
         fold_unchanged=config.report.fold_unchanged,
@@ -231,7 +305,7 @@ def post_bundle(
     outcome = PostOutcome(document=document, markdown=markdown, dry_run=dry_run)
     if not dry_run:
         outcome.comment_url = publish_to_github(
-            document, markdown, ctx, config, job.progress,
-            workflow=workflow_name, head_sha=metadata.head_sha, gh=gh,
+            document, markdown, ctx, config, job.progress, workflow=workflow_name,
+            head_sha=metadata.head_sha, gh=gh, check_name=FORK_CHECK_RUN_NAME,
         )  # fmt: skip
     return outcome

@@ -181,6 +181,29 @@ MUTATIONS: dict[str, tuple[Mutation, str]] = {
     "short_sha": (_meta(head_sha="abc123"), "head_sha"),
     "uppercase_sha": (_meta(head_sha="A" * 40), "head_sha"),
     "another_run": (_meta(run_id=RUN_ID + 1), "run"),
+    # A null, missing, boolean or empty run id once skipped the check of the run.
+    "run_id_null": (_meta(run_id=None), "run_id"),
+    "run_id_missing": (lambda m, r: ({k: v for k, v in m.items() if k != "run_id"}, r),
+                       "run_id"),
+    "run_id_true": (_meta(run_id=True), "run_id"),
+    "run_id_empty": (_meta(run_id=""), "run_id"),
+    "run_id_zero": (_meta(run_id=0), "run_id"),
+    # `true` was PR #1, `12.0` and `"12"` were PR #12.
+    "pr_number_true": (_meta(pr_number=True), "pr_number"),
+    "pr_number_float": (_meta(pr_number=float(PR_NUMBER)), "pr_number"),
+    "pr_number_string": (_meta(pr_number=str(PR_NUMBER)), "pr_number"),
+    "schema_version_true": (_meta(schema_version=True), "schema_version"),
+    # A key given twice: one parser reads the first, another the last. Refused.
+    "metadata_duplicate_key": (
+        lambda m, r: (json.dumps(m)[:-1].encode() + b', "pr_number": 1}', r), "duplicate key"),
+    "report_duplicate_key": (
+        lambda m, r: (m, json.dumps(r)[:-1].encode() + b', "verdict": "pass"}'), "duplicate key"),
+    "report_nested_duplicate_key": (
+        lambda m, r: (m, json.dumps(r).replace('"key": ', '"key": "x", "key": ', 1).encode()),
+        "duplicate key"),
+    # JSON has no NaN token (the report writes the string "NaN"): refused, not guessed.
+    "report_bare_nan": (
+        lambda m, r: (m, json.dumps(r).replace('"mlops-ci"', "NaN", 1).encode()), "NaN"),
     "metadata_is_a_list": (lambda m, r: ([m], r), "metadata.json"),
     "metadata_truncated": (lambda m, r: (json.dumps(m)[:40].encode(), r), "metadata.json"),
     "metadata_not_utf8": (lambda m, r: (b'{"repository": "\xff\xfe"}', r), "metadata.json"),

@@ -198,7 +198,7 @@ def test_read_bundle_rejects_bad_shapes(tmp_path: Path) -> None:
         read_bundle(bundle)
     (bundle / "report.json").write_text('{"schema_version": 1}')
     (bundle / "metadata.json").write_text(
-        json.dumps({"repository": "o/r", "pr_number": 1, "head_sha": "a" * 40})
+        json.dumps({"repository": "o/r", "pr_number": 1, "head_sha": "a" * 40, "run_id": "1"})
     )
     assert read_bundle(bundle)[0].pr_number == 1
     (bundle / "report.json").write_text('{"schema_version": 1, "markdown": "# hi"}')

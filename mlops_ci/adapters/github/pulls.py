@@ -72,6 +72,15 @@ class PullsMixin(GitHubClient):
             return None
         return str(pull.head.sha)
 
+    def pull_base(self, number: int) -> tuple[str, str] | None:
+        """(base branch, base commit) of pull request `number`; None when there is no such PR."""
+        repo = self._repo()
+        try:
+            pull = self._call("read", lambda: repo.get_pull(number), idempotent=True)
+        except GitHubError:
+            return None
+        return str(pull.base.ref), str(pull.base.sha)
+
     def _open_pull(self, head: str, base: str) -> PullRequest | None:
         repo = self._repo()
         owner = self.repository.split("/")[0]

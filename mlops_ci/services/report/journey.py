@@ -7,7 +7,6 @@ turns the outcome into terminal output, Actions outputs and an exit code.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -20,14 +19,13 @@ from mlops_ci.errors import GateFailed, GitError, InputError
 from mlops_ci.report.render import RenderOptions, ReportDocument, render_markdown
 from mlops_ci.services.report.deferred import defer_publish
 from mlops_ci.services.report.document import build_document, render_options
+from mlops_ci.services.shared.bundle import write_bundle
 from mlops_ci.services.shared.job import Job
 from mlops_ci.services.shared.pipeline import PipelineRun, after_run, run_pipeline
 from mlops_ci.services.shared.publish import Publish, choose_publish, publish_to_github
 
 REPORT_MD = "report.md"
 REPORT_JSON = "report.json"
-BUNDLE_DIR = "bundle"
-METADATA_JSON = "metadata.json"
 
 
 @dataclass
@@ -88,21 +86,6 @@ def write_outputs(outcome_dir: Path, document: ReportDocument, markdown: str) ->
     except OSError as exc:
         raise InputError(f"--output {outcome_dir}: cannot write: {exc.strerror}") from None
     return md_path, json_path
-
-
-def write_bundle(outcome_dir: Path, document: ReportDocument, ctx: RunContext) -> Path:
-    """The fork bundle: report data and where it belongs; never Markdown."""
-    bundle = outcome_dir / BUNDLE_DIR
-    write_atomic(bundle / REPORT_JSON, document.model_dump_json() + "\n")
-    metadata = {
-        "schema_version": 1,
-        "repository": ctx.repository or None,
-        "pr_number": ctx.pr_number,
-        "head_sha": ctx.head_sha or document.head.sha,
-        "run_id": ctx.run_id or None,
-    }
-    write_atomic(bundle / METADATA_JSON, json.dumps(metadata, indent=2) + "\n")
-    return bundle
 
 
 def _check_event(job: Job) -> None:

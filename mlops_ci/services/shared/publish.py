@@ -20,7 +20,12 @@ if TYPE_CHECKING:
     from mlops_ci.adapters.github import GitHubRepo
 
 Publish = Literal["auto", "github", "local", "artifact", "none"]
+#: The check run `report` publishes with the pull request's own token (same repository).
 CHECK_RUN_NAME = "mlops-ci report"
+#: The check run `post` publishes for a fork's pull request, from the trusted base
+#: repository. Its own name, so a branch rule can require the verdict that only trusted
+#: code computed (see docs/report.md, "Which check to require").
+FORK_CHECK_RUN_NAME = "mlops-ci report (fork)"
 
 
 def choose_publish(requested: Publish | str, ctx: RunContext) -> str:
@@ -49,6 +54,7 @@ def publish_to_github(
     workflow: str | None = None,
     head_sha: str | None = None,
     gh: GitHubRepo | None = None,
+    check_name: str = CHECK_RUN_NAME,
 ) -> str | None:
     """Sticky comment (when there is a PR) and a check run; returns the comment URL."""
     from mlops_ci.adapters.github import GitHubRepo
@@ -73,7 +79,7 @@ def publish_to_github(
         conclusion = {"fail": "failure", "pass": "success"}.get(document.verdict, "neutral")
         try:
             gh.publish_check_run(
-                CHECK_RUN_NAME,
+                check_name,
                 sha,
                 conclusion,
                 title=summary_line(document),
