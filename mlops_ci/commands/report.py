@@ -172,10 +172,13 @@ def post(  # noqa: PLR0917 - one parameter per option
 ) -> None:
     """Publish a fork PR's report from its bundle (run from a `workflow_run` workflow).
 
-    The bundle is validated and the comment is rendered again from its data.
+    The bundle is validated; only its head values are used: base values come from this
+    checkout at the PR's base commit, and statuses, gates and the verdict are computed
+    again here. The check run is "mlops-ci report (fork)".
     """
     from mlops_ci.errors import GateFailed
     from mlops_ci.services.post import post_bundle
+    from mlops_ci.services.shared.publish import FORK_CHECK_RUN_NAME
 
     with command_job() as job:
         outcome = post_bundle(
@@ -186,7 +189,9 @@ def post(  # noqa: PLR0917 - one parameter per option
         job.actions.set_output("gate", outcome.document.verdict)
         job.actions.set_output("comment-url", outcome.comment_url or "")
     if dry_run:
-        click.echo("── dry run: this comment would be posted:")
+        click.echo(
+            f"── dry run: this comment would be posted (and a check run '{FORK_CHECK_RUN_NAME}'):"
+        )
         echo(outcome.markdown, reveal=False)  # a bundle's text: shown, never obeyed
     elif outcome.comment_url:
         click.echo(f"Comment: {outcome.comment_url}")
