@@ -105,12 +105,12 @@ def read_gto_stages(root: Path) -> list[str] | None:
     path = root / GTO_CONFIG
     if not path.is_file():
         return None
-    import yaml
+    from mlops_ci.core.safe_load import decode, load_yaml
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{GTO_CONFIG}: not valid YAML: {exc}", file=GTO_CONFIG) from None
+        data = load_yaml(decode(path.read_bytes(), GTO_CONFIG), GTO_CONFIG)
+    except InputError as exc:
+        raise ConfigError(exc.message, file=GTO_CONFIG) from None
     if data is None:
         return None
     if not isinstance(data, dict):

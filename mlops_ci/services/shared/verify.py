@@ -12,8 +12,6 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from mlops_ci.adapters.dvc_remote import DvcRemote, MissingOutput
 from mlops_ci.adapters.git import Git
 from mlops_ci.core.dvcfiles import uncached_paths
@@ -25,7 +23,7 @@ from mlops_ci.core.lockfile import (
     parse_dvc_file,
     parse_lock,
 )
-from mlops_ci.errors import InputError
+from mlops_ci.core.safe_load import decode, load_yaml
 
 
 @dataclass(frozen=True)
@@ -71,10 +69,8 @@ class VerifyResult:
 
 
 def _load_yaml(raw: bytes, where: str) -> object:
-    try:
-        return yaml.safe_load(raw.decode("utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InputError(f"{where}: not valid YAML: {exc}".splitlines()[0], file=where) from None
+    # The same limits as every YAML we read from a repository (bombs, depth, size).
+    return load_yaml(decode(raw, where), where)
 
 
 def _md5_matches(content: bytes, out: LockedFile) -> tuple[bool, str]:

@@ -45,6 +45,10 @@ def _apply_yaml(text: str, path: str, assignments: Mapping[str, Any]) -> str:
     from ruamel.yaml import YAML
     from ruamel.yaml.comments import CommentedMap
 
+    from mlops_ci.core.safe_load import decode, load_yaml
+
+    # The round-trip loader has no limits: refuse bombs and huge files first.
+    load_yaml(decode(text, path), path)
     yaml = YAML()
     yaml.preserve_quotes = True
     loaded = yaml.load(text) if text.strip() else None
