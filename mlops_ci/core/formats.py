@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import tomllib
 from typing import Any
 
@@ -177,10 +176,3 @@ def parse_metrics(raw: bytes | str, path: str) -> dict[str, Any]:
 def parse_params(raw: bytes | str, path: str) -> dict[str, Any]:
     """A params file as a (nested) mapping; lists stay values, as in DVC."""
     return _top_mapping(parse_data_file(raw, path), path)
-
-
-def is_finite_number(value: Any) -> bool:
-    """True for int/float values that are finite (booleans are not numbers here)."""
-    from mlops_ci.core.metrics import is_number
-
-    return is_number(value) and math.isfinite(value)
