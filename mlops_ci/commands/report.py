@@ -10,7 +10,7 @@ import click
 
 from mlops_ci.commands.console import echo, echo_json
 from mlops_ci.commands.options import config_option, root_option
-from mlops_ci.commands.progress import command_job, console
+from mlops_ci.commands.progress import command_job, console, is_terminal
 
 if TYPE_CHECKING:
     from mlops_ci.services.report import ReportOutcome
@@ -20,9 +20,14 @@ PUBLISH_CHOICES = ("auto", "github", "local", "artifact", "none")
 
 
 def print_markdown(markdown: str) -> None:
-    from rich.markdown import Markdown
-
+    """The report for a person: rendered in a terminal, the Markdown itself elsewhere
+    (a pipe or a file gets text another tool can read, and rich is not loaded)."""
     from mlops_ci.secrets import redact
+
+    if not is_terminal():
+        echo(markdown, reveal=False)  # untrusted names inside: never obeyed by a runner
+        return
+    from rich.markdown import Markdown
 
     console().print(Markdown(redact(markdown)))
 
