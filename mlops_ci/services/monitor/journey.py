@@ -14,6 +14,7 @@ from mlops_ci.core.drift import DriftReport, FeatureRule, detect_drift
 from mlops_ci.errors import InputError, MlopsCIError
 from mlops_ci.services.monitor.quality import model_quality
 from mlops_ci.services.monitor.reference import (
+    Holder,
     Located,
     estimated_bytes,
     locate_current,
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from mlops_ci.adapters.tables import Table
     from mlops_ci.config import Config
     from mlops_ci.config.models import MonitorConfig
+    from mlops_ci.core.quality import QualityReport
     from mlops_ci.services.shared.registry import Registry
 
 
@@ -140,6 +142,30 @@ def _streamed(
     return report, ref_info, cur_info
 
 
+def _exact(  # noqa: PLR0917 - the model's run, and where its data is
+    request: MonitorRequest,
+    config: Config,
+    registry: Registry | None,
+    model: str,
+    holder: Holder | None,
+    located: tuple[Located, Located],
+) -> tuple[DriftReport, QualityReport | None, str | None, DataSource, DataSource]:
+    """Both tables in memory: exact drift, and model quality where labels exist."""
+    reference, ref_info = read_located(request, located[0])
+    current, cur_info = read_located(request, located[1])
+    report = _compare(config.monitor, reference, current)
+    quality, note = model_quality(
+        request,
+        config,
+        model=model,
+        holder=holder,
+        registry=registry,
+        reference=reference,
+        current=current,
+    )
+    return report, quality, note, ref_info, cur_info
+
+
 def _budget(monitor: MonitorConfig) -> int:
     if monitor.max_memory is not None:
         return int(monitor.max_memory)
@@ -204,19 +230,9 @@ def monitor_model(
         report, ref_info, cur_info = _streamed(request, monitor, ref_at, cur_at)
         quality, quality_note = None, _streamed_note(monitor, needed, budget)
     else:
-        reference, ref_info = read_located(request, ref_at)
-        current, cur_info = read_located(request, cur_at)
-        report = _compare(monitor, reference, current)
-        quality, quality_note = model_quality(
-            request,
-            config,
-            model=model,
-            holder=holder,
-            registry=registry,
-            reference=reference,
-            current=current,
+        report, quality, quality_note, ref_info, cur_info = _exact(
+            request, config, registry, model, holder, (ref_at, cur_at)
         )
-        del reference, current
     _require_comparison(report, quality is not None, current_source)
     context = request.job.context
     outcome = MonitorOutcome(
