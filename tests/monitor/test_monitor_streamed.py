@@ -149,3 +149,48 @@ def test_bad_sizes(text: str) -> None:
 def test_format_size() -> None:
     assert format_size(3 << 30) == "3.0 GiB"
     assert not math.isnan(float(format_size(10).split()[0]))
+
+
+@pytest.mark.parametrize("max_memory", [None, "1"])
+def test_csv_type_clash_is_the_same_line_exact_or_streamed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], max_memory: str | None
+) -> None:
+    (tmp_path / "ref.csv").write_text("x,y\n1,a\n2,b\n3,a\n")
+    (tmp_path / "cur-1.csv").write_text("x,y\n1,a\n")
+    (tmp_path / "cur-2.csv").write_text("x,y\nhello,b\n")
+    config = "monitor:\n  reference: ref.csv\n"
+    (tmp_path / "mlops-ci.yaml").write_text(
+        config + (f"  max_memory: {max_memory}\n" if max_memory else "")
+    )
+    args = ["monitor", "--root", str(tmp_path), "--current", "cur-*.csv", "--publish", "none"]
+    code, _, err = run(args, capsys)
+    assert code == 1
+    assert err.splitlines()[0] == (
+        "error: cur-2.csv: column 'x' holds text but numbers in cur-1.csv; "
+        "expected one type per column"
+    )
+
+
+def test_streamed_csv_counts_rows_and_missing_like_the_exact_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(5)
+    rows = ["x,y"] + [
+        f"{v:.6f},{c}" for v, c in zip(rng.normal(size=3000), "abc" * 1000, strict=True)
+    ]
+    (tmp_path / "ref.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "cur.csv").write_text("x,y\n" + "\n".join(rows[1:1500]) + "\n,\n")
+    documents = []
+    for out, max_memory in (("exact", ""), ("streamed", "  max_memory: 1\n")):
+        (tmp_path / "mlops-ci.yaml").write_text("monitor:\n  reference: ref.csv\n" + max_memory)
+        args = ["monitor", "--root", str(tmp_path), "--current", "cur.csv", "--publish", "none"]
+        code, _, err = run([*args, "--output", str(tmp_path / out)], capsys)
+        assert code == 0, err
+        documents.append(json.loads((tmp_path / out / "drift.json").read_text()))
+    exact, streamed = ({f["name"]: f for f in d["features"]} for d in documents)
+    assert documents[1]["method"].startswith("streamed")
+    for name in ("x", "y"):
+        for key in ("n_reference", "n_current", "missing_current", "test", "drifted"):
+            assert streamed[name][key] == exact[name][key], (name, key)
+    # 3000 values fit in the sketch whole: its CDF is exact, only the grid is not.
+    assert streamed["x"]["score"] == pytest.approx(exact["x"]["score"], abs=1e-3)
