@@ -1,4 +1,4 @@
-"""Shared fixtures: isolated git, the real sample project, and the shared GitHub material."""
+"""Shared fixtures: isolated git, the real sample project, and GitHub's real payloads."""
 
 from __future__ import annotations
 
@@ -13,15 +13,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from github_data import github_data
 
 from mlops_ci.services.shared.sample_project import SampleProject, copy_sample, make_sample_project
 
 pytest_plugins = ["github_double.fixtures"]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = REPO_ROOT.parent / "shared"
-GITHUB_MATERIAL = SHARED / "github"
-PAYLOADS = GITHUB_MATERIAL / "payloads"
 
 RUNNER_VARIABLES = (
     "GITHUB_ACTIONS", "GITHUB_TOKEN", "GH_TOKEN", "MLOPS_CI_GITHUB_TOKEN", "GITHUB_EVENT_PATH",
@@ -187,7 +185,6 @@ def render_mermaid(tmp_path: Path) -> Callable[[str], list[Path]]:
 
 @pytest.fixture
 def payloads_dir() -> Path:
-    """GitHub's real webhook payloads, kept beside the project (not copied into it)."""
-    if not PAYLOADS.is_dir():
-        pytest.skip(f"GitHub payloads not found at {PAYLOADS} (the shared material is absent)")
-    return PAYLOADS
+    """GitHub's real webhook payloads, kept in tests/data/github/payloads (a missing
+    folder fails the test: it never skips)."""
+    return github_data("payloads")

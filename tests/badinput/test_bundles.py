@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from github_data import github_data
 
 from mlops_ci.services.report import ReportRequest, generate_report
 from mlops_ci.services.shared.job import Job
@@ -23,7 +24,7 @@ from mlops_ci.services.shared.job import Job
 from .harness import run_case
 from .repos import commit, config_yaml, git, make_repo
 
-PAYLOADS = Path(__file__).resolve().parents[3] / "shared" / "github" / "payloads"
+PAYLOADS = github_data("payloads")
 REPOSITORY = "octo-org/octo-repo"
 FORK = "forker/octo-repo"
 RUN_ID = 9191
@@ -34,8 +35,6 @@ PR_NUMBER = 12
 def fork_bundle(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A real bundle from a fork PR's report, and the commits it is about."""
     payloads_dir = PAYLOADS
-    if not payloads_dir.is_dir():
-        pytest.skip(f"GitHub payloads not found at {payloads_dir}")
     base = tmp_path_factory.mktemp("badinput-bundle")
     root = make_repo(
         base / "repo",

@@ -1,6 +1,6 @@
 """Contract checks of the double: it answers like GitHub where GitHub was recorded.
 
-Each scenario in ../shared/github/recorded/ is replayed against a fresh double
+Each scenario in tests/data/github/recorded/ is replayed against a fresh double
 (seeded with what the recording assumes existed) and the double's answers are
 compared with GitHub's: status codes, and response shapes (keys and value types).
 """
@@ -19,15 +19,11 @@ import requests
 from github_double import GitHubDouble
 from github_double.validation import (
     KNOWN_GAPS,
-    MISSING_REASON,
     RECORDED_DIR,
     Exchange,
-    shared_material_present,
     validate_request,
     validate_response,
 )
-
-pytestmark = pytest.mark.skipif(not shared_material_present(), reason=MISSING_REASON)
 
 #: Recorded calls whose operation is outside the OpenAPI subset, or inside it but
 #: not used by the adapter (so the double does not serve it). Listed so that the
@@ -313,8 +309,10 @@ def test_pagination_links_follow_githubs_form(github_double: GitHubDouble) -> No
     assert len(response.json()) == 3
 
 
-def test_spec_file_is_read_from_the_shared_folder() -> None:
-    from github_double.validation import SPEC_PATH
+def test_spec_and_recordings_are_read_from_the_repository() -> None:
+    from github_double.validation import SPEC_PATH, require_spec
 
-    assert SPEC_PATH.parts[-4:] == ("shared", "github", "openapi", "github-subset.json")
-    assert Path(__file__).resolve().parents[3] / "shared" == SPEC_PATH.parents[2]
+    data = Path(__file__).resolve().parents[1] / "data" / "github"
+    assert require_spec() == SPEC_PATH
+    assert data / "openapi" / "github-subset.json" == SPEC_PATH
+    assert data / "recorded" == RECORDED_DIR

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from .server import GitHubDouble
-from .validation import MISSING_REASON, shared_material_present
+from .validation import require_spec
 
 
 def _check(double: GitHubDouble) -> None:
@@ -20,8 +20,7 @@ def _check(double: GitHubDouble) -> None:
 @pytest.fixture
 def github_double() -> Iterator[GitHubDouble]:
     """A running double for one test; it must have seen no OpenAPI violation."""
-    if not shared_material_present():
-        pytest.skip(MISSING_REASON)
+    require_spec()
     double = GitHubDouble().start()
     try:
         yield double
@@ -34,8 +33,7 @@ def github_double() -> Iterator[GitHubDouble]:
 def make_github_double() -> Iterator[Callable[..., GitHubDouble]]:
     """Start doubles with options (`login=`, `owner=`, `repo=`, `api_prefix="/api/v3"`,
     `uploads_prefix="/api/uploads"` for GHES); each is checked for violations."""
-    if not shared_material_present():
-        pytest.skip(MISSING_REASON)
+    require_spec()
     started: list[GitHubDouble] = []
 
     def make(**options: Any) -> GitHubDouble:

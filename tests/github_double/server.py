@@ -1,6 +1,6 @@
 """A stateful GitHub REST double: a real HTTP server on 127.0.0.1.
 
-It serves the operations of ../shared/github/openapi/github-subset.json that the
+It serves the operations of tests/data/github/openapi/github-subset.json that the
 adapter uses, on the API host and (under a path prefix of the same server) on
 the uploads host. Every request and every response is checked against the
 description; a mismatch is kept in `violations` and fails the test that saw it.

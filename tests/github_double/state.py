@@ -2,7 +2,7 @@
 
 Objects are stored as plain records; `render_*` functions build the JSON GitHub
 would send for them (the shapes follow the OpenAPI description and the real
-recordings in ../shared/github/recorded/).
+recordings in tests/data/github/recorded/).
 """
 
 from __future__ import annotations

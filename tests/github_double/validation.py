@@ -1,9 +1,9 @@
 """Check requests and responses against GitHub's OpenAPI description (the subset).
 
-The description lives beside the repository in ``../shared/github/openapi/``. It
+The description is kept in the repository in ``tests/data/github/openapi/``. It
 is loaded once per process with openapi-core. The few places where GitHub's real
 traffic and its own description disagree are relaxed here, each by name (see
-``../shared/github/README.md``); nothing else is relaxed.
+``tests/data/github/README.md``); nothing else is relaxed.
 """
 
 from __future__ import annotations
@@ -16,21 +16,18 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-SHARED_GITHUB = Path(__file__).resolve().parents[2].parent / "shared" / "github"
-SPEC_PATH = SHARED_GITHUB / "openapi" / "github-subset.json"
-RECORDED_DIR = SHARED_GITHUB / "recorded"
+from github_data import GITHUB_DATA, github_data
+
+SPEC_PATH = GITHUB_DATA / "openapi" / "github-subset.json"
+RECORDED_DIR = GITHUB_DATA / "recorded"
 
 API_HOST = "https://api.github.com"
 UPLOADS_HOST = "https://uploads.github.com"
 
-MISSING_REASON = (
-    "the shared GitHub material (../shared/github beside the repository) is missing; "
-    "it holds the OpenAPI description the GitHub double validates against"
-)
 
-
-def shared_material_present() -> bool:
-    return SPEC_PATH.is_file()
+def require_spec() -> Path:
+    """The OpenAPI subset; a missing file fails the test (it never skips)."""
+    return github_data("openapi", "github-subset.json")
 
 
 # --- Known gaps between the description and GitHub's real traffic ---------------
@@ -81,7 +78,7 @@ KNOWN_GAPS: dict[str, Callable[[dict[str, Any]], None]] = {
 
 @cache
 def raw_spec() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(SPEC_PATH.read_text(encoding="utf-8"))
+    data: dict[str, Any] = json.loads(require_spec().read_text(encoding="utf-8"))
     return data
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from github_double import GitHubDouble
-from github_double.validation import MISSING_REASON, shared_material_present
+from github_double.validation import require_spec
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -105,8 +105,7 @@ def retry_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 @pytest.fixture(scope="session")
 def _running_double() -> Iterator[GitHubDouble]:
-    if not shared_material_present():
-        pytest.skip(MISSING_REASON)
+    require_spec()
     double = GitHubDouble().start()
     try:
         yield double

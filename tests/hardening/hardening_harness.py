@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from github_data import github_data
 from github_double import GitHubDouble
 
 from mlops_ci.services.shared.sample_project import SampleProject, copy_sample
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-PAYLOADS = SHARED / "github" / "payloads"
+PAYLOADS = github_data("payloads")
 
 RUNNER_PREFIXES = ("GITHUB_", "RUNNER_", "MLOPS_CI_", "GH_TOKEN")
 RUNNER_NAMES = ("CI",)

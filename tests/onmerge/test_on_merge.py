@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 import yaml
+from github_data import github_data
 
 from mlops_ci.cli import main
 from mlops_ci.services.shared.sample_project import SampleProject
 
 MODEL = "cancer-classifier"
 SHADOW = "cancer-shadow"
-PAYLOADS = Path(__file__).resolve().parents[2].parent / "shared" / "github" / "payloads"
 
 
 def _git(root: Path, *args: str) -> str:
@@ -68,9 +68,7 @@ def _on_github(monkeypatch: pytest.MonkeyPatch, double: Any) -> None:
 
 def _runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, root: Path) -> dict[str, Path]:
     """The variables a runner sets for a push to main, with the real push payload."""
-    source = PAYLOADS / "push.branch.json"
-    if not source.is_file():
-        pytest.skip(f"GitHub payload {source} not found (the shared material is absent)")
+    source = github_data("payloads", "push.branch.json")
     event: dict[str, Any] = json.loads(source.read_text(encoding="utf-8"))
     event["ref"] = "refs/heads/main"
     event["after"] = _git(root, "rev-parse", "HEAD")

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from github_data import github_data
 
 from mlops_ci.cli import main
 
-PAYLOADS = Path(__file__).resolve().parents[2].parent / "shared" / "github" / "payloads"
 MODEL = "cancer-classifier"
 GTO = str(Path(sys.executable).parent / "gto")
 
@@ -52,10 +52,8 @@ def git(root: Path, *args: str) -> str:
 
 
 def payload(name: str, tag: str, repository: str, default_branch: str = "main") -> dict[str, Any]:
-    """A real payload from ../shared/github/payloads with `tag` and our repository in it."""
-    path = PAYLOADS / f"{name}.json"
-    if not path.is_file():
-        pytest.skip(f"GitHub payload {path} not found (the shared material is absent)")
+    """A real payload from tests/data/github/payloads with `tag` and our repository in it."""
+    path = github_data("payloads", f"{name}.json")
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     owner, repo = repository.split("/")
     data["repository"].update(full_name=repository, name=repo, default_branch=default_branch)

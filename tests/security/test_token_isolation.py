@@ -19,12 +19,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from github_data import github_data
 from workflows.composite import CompositeRunner, base_environment
 
 from mlops_ci.services.shared.sample_project import SampleProject
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-PAYLOADS = REPO_ROOT.parent / "shared" / "github" / "payloads"
+PAYLOADS = github_data("payloads")
 SENTINEL = "ghs_ISOLATIONsentinel0123456789abcdefABCD07"
 JOB_SENTINEL = "ghs_ISOLATIONjobtoken9876543210fedcbaFEDC08"
 

@@ -23,13 +23,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from github_data import github_data
 
 from mlops_ci.services.shared.sample_project import SampleProject
 
 from .composite import ActionRun, CompositeRunner, base_environment
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-PAYLOADS = REPO_ROOT.parent / "shared" / "github" / "payloads"
+PAYLOADS = github_data("payloads")
 TOKEN = "ghs_actiontesttoken000000000000000000001"
 
 

@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from github_data import github_data
 
 from mlops_ci.services.shared.sample_project import SampleProject
 
 from .composite import CompositeRunner, base_environment
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-PAYLOADS = REPO_ROOT.parent / "shared" / "github" / "payloads"
+PAYLOADS = github_data("payloads")
 TOKEN = "ghs_forkflowtesttoken00000000000000000001"
 RUN_ID = "4242"
 
