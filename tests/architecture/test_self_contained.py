@@ -11,9 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shlex
 from pathlib import Path
 
+import yaml
+
 TESTS = Path(__file__).resolve().parents[1]
+REPO_ROOT = TESTS.parent
 DATA = TESTS / "data" / "github"
 ALLOWED_OUTSIDE = (TESTS / "runner", TESTS / "data")
 
@@ -99,3 +103,32 @@ def test_the_webhook_payloads_are_githubs_unchanged() -> None:
         assert len(body) == entry["bytes"], entry["file"]
         assert hashlib.sha256(body).hexdigest() == entry["sha256"], entry["file"]
         assert entry["license"] == "MIT", entry["file"]
+
+
+def _quickstart_line(number: int) -> str:
+    """Line `number` of the README's first fenced block after '## Quickstart' (as .ci/run)."""
+    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## Quickstart\n", 1)[1]
+    block = section.split("```", 2)[1]
+    lines = [line for line in block.splitlines()[1:] if line.strip()]
+    return lines[number - 1]
+
+
+def test_the_projects_ci_runs_the_whole_suite_from_its_checkout_alone() -> None:
+    workflow = yaml.safe_load((REPO_ROOT / ".github" / "workflows" / "ci.yml").read_text("utf-8"))
+    steps = workflow["jobs"]["test"]["steps"]
+    checkouts = [
+        step for step in steps if str(step.get("uses", "")).startswith("actions/checkout@")
+    ]
+    assert len(checkouts) == 1
+    assert "repository" not in checkouts[0].get("with", {}), "the tests need this repository only"
+    line = _quickstart_line(2)
+    assert line in [str(step.get("run", "")).strip() for step in steps], (
+        f"ci.yml's test job does not run README's Quickstart line 2: {line}"
+    )
+    pytest_words = shlex.split(line.split("&&")[-1])
+    assert pytest_words[:3] == ["python", "-m", "pytest"], line
+    narrowing = [w for w in pytest_words[3:] if not w.startswith("-") or w.split("=")[0] in (
+        "-k", "-m", "--ignore", "--ignore-glob", "--deselect", "--lf", "--sw"
+    )]  # fmt: skip
+    assert not narrowing, f"the suite is narrowed in CI: {narrowing}"
