@@ -155,7 +155,7 @@ def test_who_may_push_outputs() -> None:
 def test_pipeline_env_keeps_data_credentials_but_no_github_token(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from mlops_ci.adapters.process import pipeline_env, tool_env
+    from mlops_ci.adapters.process import pipeline_env, tool_env, with_git_credentials
 
     monkeypatch.setenv("MLOPS_CI_GITHUB_TOKEN", "ghs_secret")
     monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
@@ -167,7 +167,9 @@ def test_pipeline_env_keeps_data_credentials_but_no_github_token(
     assert not {"GIT_CONFIG_COUNT", "GIT_CONFIG_KEY_0", "GIT_CONFIG_VALUE_0"} & set(env)
     assert env["AWS_ACCESS_KEY_ID"] == "data-key"
     assert env["DVC_NO_ANALYTICS"] == "1"
-    assert tool_env()["MLOPS_CI_GITHUB_TOKEN"] == "ghs_secret"  # mlops-ci's own git pushes
+    # git, DVC and the pipeline never get the token; git's own network calls do.
+    assert "ghs_secret" not in "".join(tool_env().values())
+    assert with_git_credentials(tool_env())["MLOPS_CI_GITHUB_TOKEN"] == "ghs_secret"
 
 
 def test_project_python_wins_unless_we_ship_the_pipeline(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -86,15 +86,18 @@ def test_history_matches_dvc_metrics_show_all_commits(dvc_history: Any) -> None:
 def test_history_reads_git_in_two_processes_whatever_the_commit_count(
     dvc_history: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from mlops_ci.adapters import process
+
     calls: list[list[str]] = []
-    real = subprocess.run
+    real = process.run_child
 
-    def counting(args: Any, *a: Any, **kw: Any) -> Any:
-        if isinstance(args, list) and args[:1] == ["git"]:
-            calls.append(args)
-        return real(args, *a, **kw)
+    def counting(argv: Any, **kw: Any) -> Any:
+        # Every child process goes through this one runner.
+        if isinstance(argv, list) and argv[:1] == ["git"]:
+            calls.append(argv)
+        return real(argv, **kw)
 
-    monkeypatch.setattr(subprocess, "run", counting)
+    monkeypatch.setattr(process, "run_child", counting)
     metric_history(dvc_history.root, "main", ["accuracy"], 5, files=["metrics.json"])
     few = list(calls)
     calls.clear()
