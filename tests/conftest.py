@@ -149,35 +149,67 @@ def s3_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 MERMAID_BLOCK = re.compile(r"```mermaid\n(.*?)\n?```", re.DOTALL)
+# Read before `isolated_environment` drops CI: under CI a missing renderer fails the
+# chart tests instead of skipping them (.ci/run installs mermaid-cli and Chromium).
+UNDER_CI = bool(os.environ.get("CI"))
+
+
+def _mermaid_cli() -> tuple[str, str]:
+    """mmdc and the browser it drives: `MLOPS_CI_MMDC` and `MLOPS_CI_CHROMIUM` (as
+    .ci/run exports them), else `mmdc` and `chromium` on PATH."""
+    mmdc = os.environ.get("MLOPS_CI_MMDC") or shutil.which("mmdc")
+    chromium = os.environ.get("MLOPS_CI_CHROMIUM") or shutil.which("chromium")
+    found = [p for p in (mmdc, chromium) if p and os.access(p, os.X_OK)]
+    if mmdc and chromium and len(found) == 2:
+        return mmdc, chromium
+    reason = (
+        f"mermaid-cli (mmdc: {mmdc or 'not found'}) or Chromium ({chromium or 'not found'}) "
+        "is not installed: charts are not rendered (set MLOPS_CI_MMDC and MLOPS_CI_CHROMIUM)"
+    )
+    if UNDER_CI:
+        pytest.fail(f"{reason}; under CI they must be", pytrace=False)
+    pytest.skip(reason)
 
 
 @pytest.fixture
-def render_mermaid(tmp_path: Path) -> Callable[[str], list[Path]]:
+def render_mermaid(tmp_path: Path) -> Callable[..., list[Path]]:
     """Render every Mermaid block of some Markdown with the real Mermaid renderer.
 
-    Returns the PNG files; fails on a chart Mermaid cannot parse. Skipped (with the
-    reason) where mermaid-cli or Chromium is not installed.
+    `render(markdown, name="charts")` returns one PNG per block; a chart Mermaid cannot
+    parse fails the test, naming it (`name`, its number and title) with Mermaid's error.
+    The blocks are rendered by one mmdc process (one browser start). Skipped, with the
+    reason, where mermaid-cli or Chromium is missing, except under CI, where it fails.
     """
-    mmdc, chromium = shutil.which("mmdc"), shutil.which("chromium")
-    if mmdc is None or chromium is None:
-        pytest.skip("mermaid-cli (mmdc) or chromium is not installed: charts are not rendered")
+    mmdc, chromium = _mermaid_cli()
     config = tmp_path / "puppeteer.json"
     config.write_text(json.dumps({"executablePath": chromium, "args": CHROMIUM_ARGS}))
+    calls = iter(range(1, 1000))
 
-    def render(markdown: str) -> list[Path]:
+    def render(markdown: str, name: str = "charts") -> list[Path]:
         blocks = MERMAID_BLOCK.findall(markdown)
-        assert blocks, "no Mermaid chart in the Markdown"
-        pngs = []
-        for index, block in enumerate(blocks):
-            chart = tmp_path / f"chart{index}.mmd"
-            chart.write_text(block)
-            png = tmp_path / f"chart{index}.png"
-            proc = subprocess.run(
-                [mmdc, "-p", str(config), "-i", str(chart), "-o", str(png)],
-                capture_output=True, text=True, check=False, timeout=120,
-            )  # fmt: skip
-            assert proc.returncode == 0, proc.stderr
-            pngs.append(png)
+        assert blocks, f"{name}: no Mermaid chart in the Markdown"
+        folder = tmp_path / f"mermaid{next(calls)}"
+        folder.mkdir()
+        source = folder / "charts.md"
+        source.write_text("".join(f"```mermaid\n{block}\n```\n\n" for block in blocks))
+        proc = subprocess.run(
+            [mmdc, "-p", str(config), "-i", str(source), "-o", str(folder / "out.md"),
+             "-e", "png"],
+            capture_output=True, text=True, check=False, timeout=300,
+        )  # fmt: skip
+        pngs = [folder / f"out-{i}.png" for i in range(1, len(blocks) + 1)]
+        # mmdc renders the blocks in order and stops at the first it cannot parse.
+        broken = next((i for i, png in enumerate(pngs) if not png.is_file()), None)
+        error = "\n".join(proc.stderr.strip().splitlines()[:6])
+        if broken is not None:
+            block = blocks[broken]
+            title = next((t.strip() for t in block.splitlines() if "title " in t), "untitled")
+            pytest.fail(
+                f"{name}: Mermaid cannot render chart {broken + 1} of {len(blocks)} "
+                f"({title}):\n{error}\n--- chart ---\n{block}",
+                pytrace=False,
+            )
+        assert proc.returncode == 0, f"{name}: mmdc failed: {error}"
         return pngs
 
     return render

@@ -315,18 +315,12 @@ def test_leaderboard_from_plain_data_charts_every_swept_param_even_at_zero() -> 
     assert "line [0.45, 0]" in md
 
 
-def test_leaderboard_charts_render_with_mermaid_where_available(tmp_path: Path) -> None:
-    import shutil
-    import subprocess
-
+def test_leaderboard_charts_render_with_mermaid(render_mermaid: Any) -> None:
     from mlops_ci.config import parse_config
     from mlops_ci.report.leaderboard import render_leaderboard
     from mlops_ci.report.render import Revision
     from mlops_ci.services.sweep import build_leaderboard
 
-    mmdc, chromium = shutil.which("mmdc"), shutil.which("chromium")
-    if mmdc is None or chromium is None:
-        pytest.skip("Mermaid CLI (mmdc) or chromium not installed: charts are not rendered")
     config = parse_config("metrics:\n  files: [m.json]\n")
     records = [
         (
@@ -352,15 +346,5 @@ def test_leaderboard_charts_render_with_mermaid_where_available(tmp_path: Path) 
     md = render_leaderboard(board, marker=comment_marker("wf", "sweep"))
     charts = [c.split("```", 1)[0] for c in md.split("```mermaid\n")[1:]]
     assert len(charts) == 2
-    (tmp_path / "p.json").write_text(
-        json.dumps({"executablePath": chromium, "args": ["--no-sandbox", "--headless"]})
-    )
-    for i, chart in enumerate(charts):
-        (tmp_path / f"{i}.mmd").write_text(chart)
-        proc = subprocess.run(
-            [mmdc, "-p", str(tmp_path / "p.json"), "-i", str(tmp_path / f"{i}.mmd"),
-             "-o", str(tmp_path / f"{i}.png")],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        assert proc.returncode == 0, proc.stderr
-        assert (tmp_path / f"{i}.png").stat().st_size > 1000
+    for png in render_mermaid(md, "leaderboard"):
+        assert png.stat().st_size > 1000

@@ -120,7 +120,7 @@ def test_missing_user_template_is_an_error(
 def test_mermaid_charts_render_with_mermaid_cli(
     reported_sample: Any, render_mermaid: Callable[[str], list[Path]]
 ) -> None:
-    """GitHub's renderer is Mermaid: the charts must parse (skipped without mermaid-cli)."""
+    """GitHub's renderer is Mermaid: the charts must parse (mermaid-cli; required under CI)."""
     assert render_mermaid(reported_sample.outcome.markdown)
 
 
