@@ -164,7 +164,8 @@ def _mermaid_cli() -> tuple[str, str]:
         return mmdc, chromium
     reason = (
         f"mermaid-cli (mmdc: {mmdc or 'not found'}) or Chromium ({chromium or 'not found'}) "
-        "is not installed: charts are not rendered (set MLOPS_CI_MMDC and MLOPS_CI_CHROMIUM)"
+        "is missing: charts are not rendered (`bash .ci/install-mermaid DIR` installs both "
+        "and prints the MLOPS_CI_MMDC and MLOPS_CI_CHROMIUM to set)"
     )
     if UNDER_CI:
         pytest.fail(f"{reason}; under CI they must be", pytrace=False)
