@@ -33,11 +33,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mlops_ci.adapters.dvc_cache import DvcCache, outputs_at_rev, outputs_in_workspace  # noqa: E402
-from mlops_ci.adapters.git import Git  # noqa: E402
-from mlops_ci.core.data_diff import diff_data  # noqa: E402
-from mlops_ci.services.report.collect import collect_data_diff  # noqa: E402
-
 
 def _env(site_cache: Path) -> dict[str, str]:
     env = dict(os.environ)
@@ -81,18 +76,23 @@ def _commit(path: Path, env: dict[str, str], message: str) -> str:
     return _run(path, env, "git", "rev-parse", "HEAD").strip()
 
 
-def build_tracked(path: Path, env: dict[str, str], files: int, dir_files: int) -> str:
-    """The tracked-data repository (head in the workspace); returns the base commit."""
-    _init(path, env)
-    names = [f"data/file{i:03d}.csv" for i in range(files)]
-    for i, name in enumerate(names):
+def track_data(path: Path, env: dict[str, str], files: int, dir_files: int) -> None:
+    """Write `files` files and two directories of `dir_files` files, and `dvc add` them
+    (the `.dvc` files are written and the local cache is filled, as a user's `dvc add`)."""
+    for i, name in enumerate(_names(files)):
         _write(path / name, f"id,value\n{i},{i * 7}\n")
     for folder in ("images", "features"):
         for i in range(dir_files):
             _write(path / folder / f"part{i % 10}/sub{i % 3}/{i:05d}.txt", f"{folder} {i}\n")
-    _dvc(path, env, "add", "-q", *names, "images", "features")
-    base = _commit(path, env, "base")
-    for name in names[: max(1, files // 5)]:
+    _dvc(path, env, "add", "-q", *_names(files), "images", "features")
+
+
+def change_data(path: Path, env: dict[str, str], files: int, dir_files: int) -> None:
+    """Change what `track_data` wrote, and `dvc add` again: a fifth of the files
+    modified; in each directory 5% of the files modified, 5% deleted, 5% added, and
+    one file renamed."""
+    changed = _names(files)[: max(1, files // 5)]
+    for name in changed:
         _write(path / name, "id,value\n0,changed\n")
     step = 20  # 5%
     for folder in ("images", "features"):
@@ -103,7 +103,19 @@ def build_tracked(path: Path, env: dict[str, str], files: int, dir_files: int) -
             _write(path / folder / f"new/{i:05d}.txt", f"{folder} new {i}\n")
         moved = path / folder / f"part{2 % 10}/sub{2 % 3}/{2:05d}.txt"
         moved.rename(path / folder / "renamed.txt")
-    _dvc(path, env, "add", "-q", *names[: max(1, files // 5)], "images", "features")
+    _dvc(path, env, "add", "-q", *changed, "images", "features")
+
+
+def _names(files: int) -> list[str]:
+    return [f"data/file{i:03d}.csv" for i in range(files)]
+
+
+def build_tracked(path: Path, env: dict[str, str], files: int, dir_files: int) -> str:
+    """The tracked-data repository (head in the workspace); returns the base commit."""
+    _init(path, env)
+    track_data(path, env, files, dir_files)
+    base = _commit(path, env, "base")
+    change_data(path, env, files, dir_files)
     return base
 
 
@@ -122,7 +134,8 @@ def _median(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
     return statistics.median(times), result
 
 
-def _normalise(report: dict[str, Any]) -> dict[str, list[Any]]:
+def normalise(report: dict[str, Any]) -> dict[str, list[Any]]:
+    """`dvc diff --json`'s shape as status -> sorted paths (a rename as its JSON)."""
     out: dict[str, list[Any]] = {}
     for status, entries in report.items():
         paths = sorted(
@@ -135,18 +148,25 @@ def _normalise(report: dict[str, Any]) -> dict[str, list[Any]]:
 
 
 def _ours_as_dvc(path: Path, base: str) -> dict[str, list[Any]]:
+    from mlops_ci.adapters.dvc_cache import DvcCache, outputs_at_rev, outputs_in_workspace
+    from mlops_ci.adapters.git import Git
+    from mlops_ci.core.data_diff import diff_data
+
     git = Git(path)
     old, new = outputs_at_rev(git, base), outputs_in_workspace(git, path)
     cache = DvcCache(path)
     result = diff_data(old, new, cache.manifests([*old.values(), *new.values()]), cache.exists)
-    return _normalise(result.as_dvc_json())
+    return normalise(result.as_dvc_json())
 
 
 def measure(label: str, path: Path, base: str, env: dict[str, str], runs: int) -> None:
+    from mlops_ci.adapters.git import Git
+    from mlops_ci.services.report.collect import collect_data_diff
+
     os.environ.update(env)
     ours, doc = _median(lambda: collect_data_diff(Git(path), path, base), runs)
     theirs, raw = _median(lambda: _dvc(path, env, "diff", "--json", base), runs)
-    expected = _normalise(json.loads(raw) if raw.strip() else {})
+    expected = normalise(json.loads(raw) if raw.strip() else {})
     same = _ours_as_dvc(path, base) == expected
     changes = sum(len(v) for v in expected.values())
     print(
