@@ -16,7 +16,9 @@ from mlops_ci.core.metrics import DiffResult, MetricDelta, format_value, is_numb
 
 Verdict = Literal["pass", "fail", "skip"]
 
-# Tolerance for float noise when comparing a regression with its allowance.
+# Tolerance for float noise, relative to the size of the numbers compared and never below
+# 1e-12: metrics read from decimal text differ from their decimal values by an ulp or two,
+# which is 1e-12 absolute for values near 1 but already 3e-12 for values near 1e5.
 _EPS = 1e-12
 
 __all__ = ["GateLike", "GateResult", "GateSummary", "evaluate"]
@@ -120,13 +122,18 @@ def _unusable_head(key: str, head: Any, precision: int) -> str | None:
     return None
 
 
+def _slack(*values: float) -> float:
+    """The float noise forgiven when comparing numbers of these sizes."""
+    return _EPS * max(1.0, *(abs(value) for value in values))
+
+
 def _bound_failures(gate: GateLike, key: str, head: float, precision: int) -> list[str]:
     failures = []
-    if gate.min is not None and not head >= gate.min - _EPS:
+    if gate.min is not None and not head >= gate.min - _slack(gate.min):
         failures.append(
             f"{key} is {_fmt(head, precision)}, below the minimum {_fmt(gate.min, precision)}"
         )
-    if gate.max is not None and not head <= gate.max + _EPS:
+    if gate.max is not None and not head <= gate.max + _slack(gate.max):
         failures.append(
             f"{key} is {_fmt(head, precision)}, above the maximum {_fmt(gate.max, precision)}"
         )
@@ -140,13 +147,13 @@ def _regression_failures(
     failures = []
     worse = "fell" if gate.direction == "higher" else "rose"
     regression = _regression(gate, base, head)
-    if gate.max_drop is not None and regression > gate.max_drop + _EPS:
+    if gate.max_drop is not None and regression > gate.max_drop + _slack(base, head, gate.max_drop):
         failures.append(
             f"{key} {worse} {_fmt(regression, precision)}, allowed {_fmt(gate.max_drop, precision)}"
         )
     if gate.max_drop_pct is not None and regression > 0:
         pct = math.inf if base == 0 else regression / abs(base) * 100.0
-        if pct > gate.max_drop_pct + _EPS:
+        if pct > gate.max_drop_pct + _slack(gate.max_drop_pct):
             failures.append(f"{key} {worse} {_fmt(pct, 3)}%, allowed {_fmt(gate.max_drop_pct, 3)}%")
     return failures
 
