@@ -16,7 +16,7 @@ import pytest
 
 from mlops_ci.services.shared.sample_project import SampleProject
 
-from .act import REPO_ROOT, SNAPSHOT_REF, ActTools, run_act
+from .act import REPO_ROOT, SNAPSHOT_REF, ActTools, git, run_act
 from .test_action_under_act import pull_request_event
 
 pytestmark = pytest.mark.runner
@@ -99,3 +99,41 @@ def test_ghes_fallback_job_from_the_docs_runs_without_self_reference(
     assert len(comments) == 1
     runs = list(github_double.state.check_runs.values())
     assert [(r.name, r.conclusion) for r in runs] == [("mlops-ci report", "success")]
+
+
+def test_on_merge_workflow_on_push_with_self_reference_substituted(
+    act_tools: ActTools, act_sample: SampleProject, github_double: Any, tmp_path: Path
+) -> None:
+    root = act_sample.root
+    git(root, "checkout", "-q", act_sample.main_branch)
+    git(root, "merge", "-q", "--no-edit", act_sample.pr_branch)
+    head = git(root, "rev-parse", "HEAD")
+    git(root, "push", "-q", "origin", act_sample.main_branch)
+    owner, name = github_double.repository.split("/")
+    repository = {
+        "full_name": github_double.repository, "name": name, "owner": {"login": owner},
+        "default_branch": act_sample.main_branch,
+    }  # fmt: skip
+    run = run_act(
+        act_tools,
+        workdir=root,
+        workflow=starter("on-merge.yml", tmp_path / "workflows"),
+        event_name="push",
+        event={
+            "ref": f"refs/heads/{act_sample.main_branch}",
+            "before": act_sample.main_sha,
+            "after": head,
+            "repository": repository,
+            "sender": {"login": "octocat"},
+        },
+        api_url=github_double.base_url,
+        repository=github_double.repository,
+        scratch=tmp_path / "act",
+    )
+    assert run.returncode == 0, run.explain()
+    assert "mlops-ci on-merge --release" in run.log, run.explain()
+    assert "dvc.lock matches the pipeline's outputs" in run.log, run.explain()
+    assert "outputs pushed to the DVC remote" in run.log, run.explain()
+    # The sample's model registers by hand: on-merge makes no tag and no release.
+    assert "register is manual; not registered on merge" in run.log, run.explain()
+    assert github_double.state.releases == {}
