@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mlops_ci.config.evaluation import EvaluationConfig
+
 SCHEMA_VERSION = 1
 
 _NAME_RE = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9\-/_]*[a-zA-Z0-9])?$")
@@ -56,6 +58,14 @@ class Gate(_Strict):
         None, ge=0, description="Largest allowed regression against the base, in percent."
     )
     required: bool = Field(True, description="Fail when the metric is missing from the head.")
+    min_gain: float | None = Field(
+        None, ge=0, description="Smallest required improvement over the base, absolute."
+    )
+    significance: Literal["off", "required"] = Field(
+        "off",
+        description="`required`: a regression fails, and an improvement counts, only when "
+        "its bootstrap interval excludes 0 (needs `evaluation.file`).",
+    )
 
     @model_validator(mode="after")
     def _bounds_ordered(self) -> Gate:
@@ -357,6 +367,10 @@ class Config(_Strict):
     experiments: ExperimentsConfig = Field(
         default_factory=ExperimentsConfig,
         description="Parameter sweeps fanned out as a GitHub Actions matrix.",
+    )
+    evaluation: EvaluationConfig = Field(
+        default_factory=EvaluationConfig,
+        description="Per-example evaluation rows: bootstrap intervals of metric deltas.",
     )
 
     @field_validator("models")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from mlops_ci.core.metrics import DiffResult, MetricDelta, format_value, is_number
+from mlops_ci.core.significance import DeltaInterval, describe
 
 Verdict = Literal["pass", "fail", "skip"]
 
@@ -159,7 +160,13 @@ def _regression_failures(
 
 
 def _passed_checks(
-    gate: GateLike, base: Any, head: float, *, checked_base: bool, precision: int
+    gate: GateLike,
+    base: Any,
+    head: float,
+    *,
+    checked_base: bool,
+    precision: int,
+    allowance: str = "within the allowance",
 ) -> list[str]:
     """What a passing value was checked against, in words."""
     checks = []
@@ -171,7 +178,7 @@ def _passed_checks(
         regression = _regression(gate, float(base), head)
         if regression > 0:
             worse = "fell" if gate.direction == "higher" else "rose"
-            checks.append(f"{worse} {_fmt(regression, precision)}, within the allowance")
+            checks.append(f"{worse} {_fmt(regression, precision)}, {allowance}")
         else:
             better = "rose" if gate.direction == "higher" else "fell"
             checks.append(
@@ -181,7 +188,13 @@ def _passed_checks(
 
 
 def _evaluate_one(
-    name: str, gate: GateLike, row: MetricDelta | None, key: str, precision: int
+    name: str,
+    gate: GateLike,
+    row: MetricDelta | None,
+    key: str,
+    precision: int,
+    *,
+    interval: DeltaInterval | None = None,
 ) -> GateResult:
     base: Any = row.base if row is not None and row.status not in ("added", "no_base") else None
     if row is None or row.status == "removed":
@@ -194,29 +207,50 @@ def _evaluate_one(
     failures = _bound_failures(gate, key, head, precision)
     notes: list[str] = []
     wants_base = gate.max_drop is not None or gate.max_drop_pct is not None
+    wants_base = wants_base or getattr(gate, "min_gain", None) is not None
+    noise: list[str] = []
     if wants_base:
         if not is_number(base) or not math.isfinite(base):
             why = "no baseline" if base is None else f"baseline is {_fmt(base, precision)}"
             notes.append(f"{why}, regression not checked")
         else:
-            failures += _regression_failures(gate, key, float(base), float(head), precision)
+            drops = _regression_failures(gate, key, float(base), float(head), precision)
+            judged, noise = _with_noise(
+                gate, key, (float(base), float(head)), drops, interval, precision=precision
+            )
+            failures += judged
     if failures:
         return GateResult(name, key, file, "fail", "; ".join(failures), base, head)
     checks = _passed_checks(
-        gate, base, float(head), checked_base=wants_base and not notes, precision=precision
+        gate,
+        base,
+        float(head),
+        checked_base=wants_base and not notes,
+        precision=precision,
+        allowance="beyond the allowance but inside noise" if noise else "within the allowance",
     )
     if not checks and notes:
         return GateResult(name, key, file, "skip", f"{key}: {'; '.join(notes)}", base, head)
     reason = f"{key} is {_fmt(head, precision)}"
     if checks:
         reason += " (" + ", ".join(checks) + ")"
-    if notes:
-        reason += "; " + "; ".join(notes)
+    if notes or noise:
+        reason += "; " + "; ".join(notes + noise)
     return GateResult(name, key, file, "pass", reason, base, head)
 
 
-def evaluate(metrics: DiffResult, gates: Mapping[str, GateLike], precision: int = 4) -> GateSummary:
-    """Evaluate every gate against the metrics diff (one result per matching metric)."""
+def evaluate(
+    metrics: DiffResult,
+    gates: Mapping[str, GateLike],
+    precision: int = 4,
+    intervals: Mapping[tuple[str, str], DeltaInterval] | None = None,
+) -> GateSummary:
+    """Evaluate every gate against the metrics diff (one result per matching metric).
+
+    `intervals` holds the bootstrap interval of a row's delta by (file, key), where
+    per-example rows gave one: `significance: required` gates read them.
+    """
+    found = intervals or {}
     summary = GateSummary()
     for name, gate in gates.items():
         rows = metrics.find(name)
@@ -224,7 +258,10 @@ def evaluate(metrics: DiffResult, gates: Mapping[str, GateLike], precision: int 
             summary.results.append(_missing(name, gate, metrics))
             continue
         for row in rows:
-            summary.results.append(_evaluate_one(name, gate, row, row.key, precision))
+            interval = found.get((row.file, row.key))
+            summary.results.append(
+                _evaluate_one(name, gate, row, row.key, precision, interval=interval)
+            )
     return summary
 
 
@@ -249,3 +286,53 @@ def _unreadable(file: str | None, errors: Mapping[str, str]) -> str:
     """The unreadable head files the gate's metric may be in: its own, or any."""
     names = [file] if file is not None and file in errors else [] if file else list(errors)
     return ", ".join(names)
+
+
+def _noise_side(gate: GateLike, interval: DeltaInterval | None) -> str | None:
+    """`worse` or `better` when the interval of head - base excludes 0 on that side;
+    `noise` when it does not; None when the noise is unknown."""
+    if interval is None or math.isnan(interval.low):
+        return None
+    low, high = interval.low, interval.high
+    if gate.direction == "lower":
+        low, high = -high, -low
+    return "better" if low > 0 else "worse" if high < 0 else "noise"
+
+
+def _with_noise(
+    gate: GateLike,
+    key: str,
+    values: tuple[float, float],
+    drops: list[str],
+    interval: DeltaInterval | None,
+    *,
+    precision: int,
+) -> tuple[list[str], list[str]]:
+    """(failures, notes) of `max_drop*` and `min_gain` under `significance: required`.
+
+    With it, a regression beyond the allowance fails only when its interval shows it
+    is real, and `min_gain` needs the gain and an interval that shows it; unknown noise
+    (no per-example rows) excuses no regression and proves no gain.
+    """
+    required = getattr(gate, "significance", "off") == "required"
+    side = _noise_side(gate, interval)
+    shown = describe(interval, precision) if interval is not None else None
+    unknown = shown or "noise unknown: no per-example evaluation rows"
+    failures: list[str] = []
+    notes: list[str] = [shown] if shown and not (drops and required) else []
+    if drops and required and side in ("noise", "better"):
+        notes.append(f"{'; '.join(drops)}, but inside noise ({shown})")
+    elif drops:
+        failures += [f"{d} ({unknown})" if required else d for d in drops]
+    min_gain = getattr(gate, "min_gain", None)
+    if min_gain is None:
+        return failures, notes
+    gain = -_regression(gate, *values)
+    better = "rose" if gate.direction == "higher" else "fell"
+    if gain < min_gain - _slack(*values, min_gain):
+        moved = f"{better} {_fmt(gain, precision)}" if gain > 0 else "did not improve"
+        failures.append(f"{key} {moved}, needs a gain of {_fmt(min_gain, precision)}")
+    elif required and side != "better":
+        why = "inside noise" if side is not None else "not shown significant"
+        failures.append(f"{key} {better} {_fmt(gain, precision)}, {why} ({unknown})")
+    return failures, notes

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mlops_ci.core.gates import GateResult, GateSummary
 from mlops_ci.core.metrics import MetricDelta
+from mlops_ci.core.significance import DeltaInterval
 from mlops_ci.report.budget import COMMENT_LIMIT
 
 __all__ = [
@@ -62,10 +63,28 @@ class MetricRow(_Model):
     status: Literal["changed", "unchanged", "added", "removed", "no_base"]
     delta: float | None = None
     delta_pct: float | None = None
+    # The delta's paired bootstrap interval, when per-example rows gave one.
+    ci_low: float | None = None
+    ci_high: float | None = None
+    confidence: float | None = Field(None, gt=0, lt=1)
+    significance: Literal["improved", "regressed", "inconclusive"] | None = None
 
     _revive_values = field_validator("base", "head", mode="before")(
         lambda v: _revive(v)  # noqa: PLW0108 - pydantic needs a plain callable
     )
+
+    def with_interval(self, interval: DeltaInterval) -> MetricRow:
+        """This row with its delta's interval (none when it is undefined)."""
+        if math.isnan(interval.low):
+            return self.model_copy(update={"significance": "inconclusive"})
+        return self.model_copy(
+            update={
+                "ci_low": interval.low,
+                "ci_high": interval.high,
+                "confidence": interval.confidence,
+                "significance": interval.verdict,
+            }
+        )
 
     @classmethod
     def from_delta(cls, row: MetricDelta) -> MetricRow:

@@ -85,10 +85,21 @@ def _metric_cells(
         "name": Markup(md_text(_row_name(row, qualify), 120, name=True)),  # noqa: S704
         "base": base_text,
         "head": head_text,
-        "delta": Markup(format_delta(row.delta, precision)),  # noqa: S704 - a number
+        "delta": Markup(_delta(row, precision)),  # noqa: S704 - numbers and a fixed word
         "delta_pct": Markup(format_delta(row.delta_pct, 3, pct=True)),  # noqa: S704 - a number
         "gate": Markup(gate_text),  # noqa: S704 - icons only
     }
+
+
+def _delta(row: MetricRow, precision: int) -> str:
+    """`+0.013`, or with the bootstrap interval: `+0.013 [-0.004, +0.031] inconclusive`."""
+    text = format_delta(row.delta, precision)
+    if row.significance is None:
+        return text
+    if row.ci_low is None or row.ci_high is None:
+        return f"{text} (interval undefined)"
+    low, high = format_delta(row.ci_low, precision), format_delta(row.ci_high, precision)
+    return f"{text} [{low}, {high}] {row.significance}"
 
 
 def _chart_rows(doc: ReportDocument, limit: int = 24) -> list[MetricRow]:

@@ -26,6 +26,7 @@ from mlops_ci.report.render import (
     Revision,
 )
 from mlops_ci.services.report.collect import collect_data_diff, collect_plots
+from mlops_ci.services.report.evaluation import UNKNOWN_NOISE, Evaluation, collect_evaluation
 from mlops_ci.services.shared.baseline import (
     BaseReader,
     Collected,
@@ -188,9 +189,14 @@ def build_document(
     with _maybe_reproduce(config, job, git=git, root=root, base_sha=base_sha) as reproduced:
         reader = BaseReader(git, dvc, base_sha, config.baseline, reproduced)
         sides = _collect_sides(root, config, reader, declared_plots=read_dvc_yaml(root).plots)
+        base_read = reader.read if config.baseline != "none" else None
+        evaluation = collect_evaluation(config.evaluation, root, base_read)
     metrics_diff = _diff(sides.base_metrics, sides.head_metrics, list(config.metrics.files))
+    metrics_diff.rows += evaluation.diff().rows
     params_diff = _diff(sides.base_params, sides.head_params, list(config.params.files))
-    summary = core_gates.evaluate(metrics_diff, config.metrics.gates, config.report.precision)
+    summary = core_gates.evaluate(
+        metrics_diff, config.metrics.gates, config.report.precision, evaluation.by_row()
+    )
     lock = root / "dvc.lock"
     document = ReportDocument(
         repository=ctx.repository or None,
@@ -199,7 +205,7 @@ def build_document(
         base=Revision(ref=base_ref, sha=base_sha),
         head=Revision(ref=_head_ref(git, ctx), sha=git.current_sha()),
         baseline=config.baseline,
-        metrics=[MetricRow.from_delta(r) for r in metrics_diff.rows],
+        metrics=_metric_rows(metrics_diff, evaluation),
         params=[MetricRow.from_delta(r) for r in params_diff.rows],
         metrics_no_base=_no_base(sides.base_metrics),
         params_no_base=_no_base(sides.base_params),
@@ -211,11 +217,29 @@ def build_document(
             stages=stage_hashes(lock.read_text("utf-8", "replace") if lock.is_file() else None),
             versions=tool_versions(),
         ),
-        notes=_notes(notes, run, sides, config),
+        notes=_notes(notes, run, sides, config) + _noise_note(evaluation, metrics_diff),
     )
     if config.report.trend:
         document = document.model_copy(update={"trend": collect_trend(root, loaded, base_ref)})
     return document.with_gates(summary)
+
+
+def _metric_rows(diff: core_metrics.DiffResult, evaluation: Evaluation) -> list[MetricRow]:
+    """The metric rows, those recomputed from per-example rows with their intervals."""
+    intervals = evaluation.by_row()
+    rows = []
+    for delta in diff.rows:
+        row = MetricRow.from_delta(delta)
+        interval = intervals.get((delta.file, delta.key))
+        rows.append(row if interval is None else row.with_interval(interval))
+    return rows
+
+
+def _noise_note(evaluation: Evaluation, diff: core_metrics.DiffResult) -> list[str]:
+    """Why deltas have no intervals: said when some metric changed, or rows were declared."""
+    if evaluation.note is None or (evaluation.note == UNKNOWN_NOISE and not diff.changed):
+        return []
+    return [evaluation.note]
 
 
 @contextmanager
