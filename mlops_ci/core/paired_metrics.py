@@ -74,7 +74,8 @@ def _label_metric(
     name: str, truth: npt.NDArray[Any], predicted: npt.NDArray[Any], classes: Any, w: Floats
 ) -> Floats:
     if name == "accuracy":
-        return (w @ (truth == predicted).astype(np.float64)) / truth.shape[0]
+        right = w @ (truth == predicted).astype(np.float64)
+        return np.asarray(right / truth.shape[0], dtype=np.float64)
     tp, fp, fn = _confusion(truth, predicted, classes, w)
     if name == "precision":
         per_class = _ratio(tp, tp + fp)
@@ -126,6 +127,12 @@ def _regression_metric(name: str, truth: Floats, predicted: Floats, w: Floats) -
         return np.asarray(np.where(total > 0, 1.0 - squared / total, np.nan), dtype=np.float64)
 
 
+def _present(values: npt.NDArray[Any] | None, metric: str) -> npt.NDArray[Any]:
+    if values is None:
+        raise ValueError(f"{metric} needs a column that is not declared")
+    return values
+
+
 @dataclass(frozen=True)
 class Examples:
     """Labels and both sides' predictions, paired by position; what can be computed."""
@@ -155,13 +162,14 @@ class Examples:
         )
 
         def one(name: str, side: Side, w: Floats) -> Floats:
+            if name in SCORE_METRICS:
+                score = _present(side.score, name)
+                scored = roc_auc if name == "roc_auc" else log_loss
+                return scored(_present(positive, name), score, w)
+            prediction = _present(side.prediction, name)
             if name in LABEL_METRICS:
-                return _label_metric(name, self.truth, side.prediction, classes, w)
-            if name == "roc_auc":
-                return roc_auc(positive, side.score, w)  # type: ignore[arg-type]
-            if name == "log_loss":
-                return log_loss(positive, side.score, w)  # type: ignore[arg-type]
-            return _regression_metric(name, self.truth, side.prediction, w)  # type: ignore[arg-type]
+                return _label_metric(name, self.truth, prediction, classes, w)
+            return _regression_metric(name, self.truth, prediction, w)
 
         def compute(w: Floats) -> dict[str, tuple[Floats, Floats]]:
             return {m: (one(m, self.base, w), one(m, self.head, w)) for m in self.metrics}

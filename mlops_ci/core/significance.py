@@ -129,9 +129,9 @@ def bootstrap_deltas(
             low = high = math.nan
         else:
             low, high = (float(v) for v in np.quantile(distribution, [alpha, 1.0 - alpha]))
-        base, head = (float(v[0]) for v in point[name])
+        at_base, at_head = (float(v[0]) for v in point[name])
         result[name] = DeltaInterval(
-            name, base, head, low, high, confidence, resamples, HIGHER_IS_BETTER[name]
+            name, at_base, at_head, low, high, confidence, resamples, HIGHER_IS_BETTER[name]
         )
     return result
 
