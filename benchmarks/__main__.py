@@ -112,14 +112,15 @@ def run_one(name: str, extra: list[str]) -> tuple[int, str]:
     return result.returncode, output
 
 
-def write_block(text: str, name: str, output: str, header: str) -> str:
+def write_block(text: str, name: str, output: str, header: str, tries: int = 1) -> str:
     """Replace the marked block of `name` (or append one) with this run's output."""
     script_args = " ".join(BENCHMARKS[name])
     markdown = any(line.startswith("|") for line in output.splitlines())
     body = f"{output}\n" if markdown else f"```text\n{output}\n```\n"
     block = (
         f"<!-- bench:{name} -->\n"
-        f"Last run by `python -m benchmarks --only {name} --write` "
+        f"Last run by `python -m benchmarks --only {name} --write"
+        f"{f' --tries {tries}' if tries > 1 else ''}` "
         f"(`python benchmarks/{script_args}`), {header}:\n\n"
         f"{body}"
         f"<!-- /bench:{name} -->"
@@ -145,14 +146,18 @@ def main() -> int:
     header = machine_line()
     print(header)
     failed = []
-    text = DOCS.read_text(encoding="utf-8") if DOCS.is_file() else "# Benchmarks\n"
+    blocks: dict[str, tuple[str, str]] = {}
     for name in args.only or list(BENCHMARKS):
         best = run_best(name, max(1, args.tries))
         if best.code != 0:
             failed.append(name)
             continue
-        text = write_block(text, name, best.output, f"{header}; {best.load_text()}")
+        blocks[name] = (best.output, f"{header}; {best.load_text()}")
     if args.write:
+        # Read the page only now: it may have been edited while the benchmarks ran.
+        text = DOCS.read_text(encoding="utf-8") if DOCS.is_file() else "# Benchmarks\n"
+        for name, (output, line) in blocks.items():
+            text = write_block(text, name, output, line, args.tries)
         tmp = DOCS.with_suffix(".md.tmp")
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, DOCS)
