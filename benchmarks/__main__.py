@@ -116,7 +116,7 @@ def write_block(text: str, name: str, output: str, header: str, tries: int = 1) 
     """Replace the marked block of `name` (or append one) with this run's output."""
     script_args = " ".join(BENCHMARKS[name])
     markdown = any(line.startswith("|") for line in output.splitlines())
-    body = f"{output}\n" if markdown else f"```text\n{output}\n```\n"
+    body = f"{output}\n\n" if markdown else f"```text\n{output}\n```\n"
     block = (
         f"<!-- bench:{name} -->\n"
         f"Last run by `python -m benchmarks --only {name} --write"
