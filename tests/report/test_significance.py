@@ -22,6 +22,7 @@ import pytest
 from report_helpers import local_env
 from scipy import stats
 
+from mlops_ci.config import parse_config
 from mlops_ci.core.gates import evaluate
 from mlops_ci.core.metrics import diff
 from mlops_ci.core.significance import (
@@ -33,6 +34,7 @@ from mlops_ci.core.significance import (
     pair_examples,
     verdict,
 )
+from mlops_ci.errors import ConfigError
 from mlops_ci.services.report import ReportOutcome, ReportRequest, generate_report
 from mlops_ci.services.report.evaluation import UNKNOWN_NOISE
 from mlops_ci.services.shared.job import Job, SinkProgress
@@ -393,3 +395,31 @@ def test_rows_that_do_not_pair_are_a_note_not_an_interval(tmp_path: Path) -> Non
         for n in outcome.document.notes
     ), outcome.document.notes
     assert all(m.file != "eval/predictions.csv" for m in outcome.document.metrics)
+
+
+@pytest.mark.parametrize(
+    ("yaml", "message"),
+    [
+        ("evaluation: {file: eval.csv}", "evaluation needs a `prediction` or a `score` column"),
+        ("evaluation: {file: ../eval.csv, prediction: p}", "escapes the repository"),
+        ("evaluation: {file: e.csv, prediction: p, confidence: 1.5}", "evaluation.confidence"),
+        ("evaluation: {file: e.csv, prediction: p, metrics: [auc]}", "evaluation.metrics"),
+        ("metrics: {gates: {accuracy: {significance: maybe}}}", "significance"),
+    ],
+)
+def test_bad_evaluation_config_is_one_line(yaml: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(yaml + "\n")
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_malformed_evaluation_file_is_a_note(tmp_path: Path) -> None:
+    root = _repo(tmp_path, "    accuracy: {min: 0.5}", BASE, [1 - BASE[0], *BASE[1:]], LABELS)
+    (root / "eval" / "predictions.csv").write_text("id,label,prediction\n1,0\n")
+    outcome = _report(root)
+    assert any(
+        "eval/predictions.csv:2: row has 2 cells, the header has 3" in n
+        for n in outcome.document.notes
+    ), outcome.document.notes
+    assert outcome.document.verdict == "pass"
