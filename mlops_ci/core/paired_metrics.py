@@ -71,12 +71,20 @@ def _confusion(
 
 
 def _label_metric(
-    name: str, truth: npt.NDArray[Any], predicted: npt.NDArray[Any], classes: Any, w: Floats
+    name: str,
+    truth: npt.NDArray[Any],
+    predicted: npt.NDArray[Any],
+    classes: Any,
+    w: Floats,
+    *,
+    memo: dict[int, tuple[Floats, Floats, Floats]],
 ) -> Floats:
     if name == "accuracy":
         right = w @ (truth == predicted).astype(np.float64)
         return np.asarray(right / truth.shape[0], dtype=np.float64)
-    tp, fp, fn = _confusion(truth, predicted, classes, w)
+    if id(predicted) not in memo:  # precision, recall and F1 share one count
+        memo[id(predicted)] = _confusion(truth, predicted, classes, w)
+    tp, fp, fn = memo[id(predicted)]
     if name == "precision":
         per_class = _ratio(tp, tp + fp)
     elif name == "recall":
@@ -87,23 +95,23 @@ def _label_metric(
 
 
 def roc_auc(positive: npt.NDArray[np.bool_], score: Floats, w: Floats) -> Floats:
-    """Weighted Mann-Whitney AUC: P(score of a positive > score of a negative), ties half."""
-    order = np.argsort(score, kind="stable")
-    sorted_score = score[order]
-    pos = positive[order].astype(np.float64)
-    ws = w[:, order]
-    below_or_equal = np.cumsum(ws * (1.0 - pos), axis=1)
-    # Each tie group's first and last position in sorted order.
-    starts = np.searchsorted(sorted_score, sorted_score, side="left")
-    ends = np.searchsorted(sorted_score, sorted_score, side="right") - 1
-    padded = np.concatenate([np.zeros((w.shape[0], 1)), below_or_equal], axis=1)
-    below = padded[:, starts]
-    tied = padded[:, ends + 1] - below
-    pairs = (ws * pos * (below + 0.5 * tied)).sum(axis=1)
-    n_pos = ws @ pos
-    n_neg = ws.sum(axis=1) - n_pos
+    """Weighted Mann-Whitney AUC: P(score of a positive > score of a negative), ties half.
+
+    For each positive, the weight of the negatives scored below it plus half of those
+    tied with it is ``(below + up_to) / 2``, both read off the negatives' cumulative
+    weights in score order.
+    """
+    negatives = np.flatnonzero(~positive)
+    negatives = negatives[np.argsort(score[negatives], kind="stable")]
+    positives = np.flatnonzero(positive)
+    lo = np.searchsorted(score[negatives], score[positives], side="left")
+    hi = np.searchsorted(score[negatives], score[positives], side="right")
+    cumulative = np.zeros((w.shape[0], negatives.shape[0] + 1))
+    np.cumsum(w[:, negatives], axis=1, out=cumulative[:, 1:])
+    w_pos = w[:, positives]
+    pairs = 0.5 * np.einsum("ij,ij->i", w_pos, cumulative[:, lo] + cumulative[:, hi])
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.asarray(pairs / (n_pos * n_neg), dtype=np.float64)
+        return np.asarray(pairs / (w_pos.sum(axis=1) * cumulative[:, -1]), dtype=np.float64)
 
 
 def log_loss(positive: npt.NDArray[np.bool_], score: Floats, w: Floats) -> Floats:
@@ -161,18 +169,21 @@ class Examples:
             self.truth == np.unique(self.truth)[-1] if self.task == "classification" else None
         )
 
-        def one(name: str, side: Side, w: Floats) -> Floats:
+        def one(name: str, side: Side, w: Floats, memo: dict[int, Any]) -> Floats:
             if name in SCORE_METRICS:
                 score = _present(side.score, name)
                 scored = roc_auc if name == "roc_auc" else log_loss
                 return scored(_present(positive, name), score, w)
             prediction = _present(side.prediction, name)
             if name in LABEL_METRICS:
-                return _label_metric(name, self.truth, prediction, classes, w)
+                return _label_metric(name, self.truth, prediction, classes, w, memo=memo)
             return _regression_metric(name, self.truth, prediction, w)
 
         def compute(w: Floats) -> dict[str, tuple[Floats, Floats]]:
-            return {m: (one(m, self.base, w), one(m, self.head, w)) for m in self.metrics}
+            memo: dict[int, Any] = {}
+            return {
+                m: (one(m, self.base, w, memo), one(m, self.head, w, memo)) for m in self.metrics
+            }
 
         return compute
 

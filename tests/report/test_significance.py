@@ -127,6 +127,7 @@ CASES: dict[str, tuple[str, Callable[..., float], int]] = {
     "f1": ("label", lambda y, p: _per_class(y, p, "f1"), 2),
     "macro f1": ("label", lambda y, p: _per_class(y, p, "f1"), 4),
     "roc_auc": ("score", _roc_auc, 2),
+    "tied roc_auc": ("tied score", _roc_auc, 2),
     "log_loss": ("score", _log_loss, 2),
     "rmse": ("regression", _rmse, 0),
     "mae": ("regression", _mae, 0),
@@ -149,11 +150,13 @@ def test_intervals_match_scipy_bootstrap(case: str, seed: int) -> None:
         columns = Columns("label", prediction="prediction")
     else:
         y, base_pred, head_pred, base_score, head_score = _classification(n, classes, seed)
+        if kind == "tied score":  # scores on a coarse grid: many ties, counted half
+            base_score, head_score = np.round(base_score, 1), np.round(head_score, 1)
         Y_ALL, P_ALL = y, np.concatenate([base_pred, head_pred])
         rows = (_rows(y, base_pred, base_score), _rows(y, head_pred, head_score))
         columns = Columns("label", "prediction", "score")
         base_side, head_side = (
-            (base_score, head_score) if kind == "score" else (base_pred, head_pred)
+            (base_score, head_score) if "score" in kind else (base_pred, head_pred)
         )
     examples = pair_examples(*rows, columns, metrics=[metric])
     ours = bootstrap_deltas(examples, resamples=resamples, confidence=0.95, seed=seed)[metric]
