@@ -58,6 +58,11 @@ class Gate(_Strict):
         None, ge=0, description="Largest allowed regression against the base, in percent."
     )
     required: bool = Field(True, description="Fail when the metric is missing from the head.")
+    vs: str = Field(
+        "merge-base",
+        description="PR report: the baseline `max_drop*` compare with: `merge-base`, a "
+        "registry stage (`production`: its holder's metrics) or `branch-tip`.",
+    )
     min_gain: float | None = Field(
         None, ge=0, description="Smallest required improvement over the base, absolute."
     )
@@ -86,6 +91,12 @@ class PipelineConfig(_Strict):
         "auto", description="`dvc push` outputs after a successful run (never on fork PRs)."
     )
     timeout_minutes: int = Field(360, gt=0, description="Give up on the pipeline after this.")
+    run_cache: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="Restore unchanged stages from DVC's run-cache instead of running them "
+        "(`dvc repro --pull`; `dvc push --run-cache` after): auto = when a remote is "
+        "configured and `pull` is not `never`.",
+    )
 
 
 class MetricsConfig(_Strict):
@@ -204,6 +215,27 @@ class ReportConfig(_Strict):
     max_rows: int = Field(200, gt=0, description="Rows shown per table before cutting.")
     precision: int = Field(4, ge=0, le=12, description="Significant digits shown for numbers.")
     trend: bool = Field(False, description="Add a 'trend on main' section from metric history.")
+    baselines: list[str] = Field(
+        default_factory=lambda: ["production"],
+        description="Metric columns besides the merge base: registry stages (the holder's "
+        "metrics, from its register tag or commit; left out while no version holds it) "
+        "and `branch-tip` (the base branch's tip).",
+    )
+    model: str | None = Field(
+        None,
+        description="The model whose stage holders `baselines` name (default: the only "
+        "model in `models:`, else the only one holding the stage).",
+    )
+
+    @field_validator("baselines")
+    @classmethod
+    def _baselines(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if name == "merge-base" or not _NAME_RE.match(name):
+                raise ValueError(f"{name!r} is no baseline: a stage name or `branch-tip`")
+        if len(set(v)) != len(v):
+            raise ValueError("baselines must be unique")
+        return v
 
     @field_validator("template")
     @classmethod

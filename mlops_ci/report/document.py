@@ -11,6 +11,7 @@ Pure: data only.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -24,6 +25,7 @@ from mlops_ci.report.budget import COMMENT_LIMIT
 __all__ = [
     "DEFAULT_TEMPLATE",
     "SCHEMA_VERSION",
+    "BaselineColumn",
     "DataDiff",
     "DataEntry",
     "GateRow",
@@ -113,13 +115,15 @@ class GateRow(_Model):
     reason: str = Field(max_length=4000)
     base: Any = None
     head: Any = None
+    # The baseline the gate was judged against (`vs:`); None = the merge base.
+    vs: str | None = Field(None, max_length=100)
 
     _revive_values = field_validator("base", "head", mode="before")(
         lambda v: _revive(v)  # noqa: PLW0108
     )
 
     @classmethod
-    def from_result(cls, result: GateResult) -> GateRow:
+    def from_result(cls, result: GateResult, vs: str | None = None) -> GateRow:
         return cls(
             gate=result.gate,
             metric=result.metric,
@@ -128,6 +132,7 @@ class GateRow(_Model):
             reason=result.reason,
             base=result.base,
             head=result.head,
+            vs=vs,
         )
 
 
@@ -161,6 +166,21 @@ class PlotRow(_Model):
 class Revision(_Model):
     ref: str | None = Field(None, max_length=1000)
     sha: str | None = Field(None, max_length=64)
+    # Seconds from the commit's date to when the report was made.
+    age_seconds: int | None = None
+
+
+class BaselineColumn(_Model):
+    """A baseline besides the merge base (`report.baselines`): a registry stage's
+    holder or the base branch's tip, with the metrics diffed against it."""
+
+    name: str = Field(max_length=100)
+    revision: Revision = Field(default_factory=Revision)  # type: ignore[arg-type, unused-ignore]
+    version: str | None = Field(None, max_length=200)
+    # Where its values come from: its register tag's message, or its commit's files.
+    source: Literal["tag", "commit"] = "commit"
+    metrics: list[MetricRow] = Field(default_factory=list)
+    no_base: dict[str, str] = Field(default_factory=dict)
 
 
 class Reproducibility(_Model):
@@ -168,6 +188,10 @@ class Reproducibility(_Model):
     pipeline: str | None = Field(None, max_length=2000)
     stages: dict[str, str] = Field(default_factory=dict)
     versions: dict[str, str] = Field(default_factory=dict)
+    # Stages restored from DVC's run-cache -> seconds saved (None: never measured).
+    restored: dict[str, float | None] = Field(default_factory=dict, max_length=200)
+    # Stages that ran -> the seconds they took, as DVC's output showed.
+    stage_seconds: dict[str, float] = Field(default_factory=dict, max_length=200)
 
 
 class ReportDocument(_Model):
@@ -193,6 +217,8 @@ class ReportDocument(_Model):
     notes: list[str] = Field(default_factory=list)
     # `report.trend`: metric history of the base branch, as data (see core/metric_history.py).
     trend: dict[str, Any] | None = None
+    # Extra metric columns: `report.baselines` (see services/shared/baselines.py).
+    baselines: list[BaselineColumn] = Field(default_factory=list, max_length=10)
 
     @property
     def failed_gates(self) -> list[GateRow]:
@@ -203,13 +229,15 @@ class ReportDocument(_Model):
         row = GateRow(gate="dvc.lock", metric="dvc.lock", verdict="fail", reason=reason[:4000])
         return self.model_copy(update={"gates": [*self.gates, row], "verdict": "fail"})
 
-    def with_gates(self, summary: GateSummary) -> ReportDocument:
-        return self.model_copy(
-            update={
-                "gates": [GateRow.from_result(r) for r in summary.results],
-                "verdict": summary.verdict,
-            }
-        )
+    def with_gates(
+        self, summary: GateSummary, against: Sequence[tuple[str, GateSummary]] = ()
+    ) -> ReportDocument:
+        """The gate rows and verdict; `against` holds the results of `vs:` gates by baseline."""
+        rows = [GateRow.from_result(r) for r in summary.results]
+        rows += [GateRow.from_result(r, vs) for vs, other in against for r in other.results]
+        verdicts = {row.verdict for row in rows}
+        verdict = "fail" if "fail" in verdicts else "pass" if rows else "none"
+        return self.model_copy(update={"gates": rows, "verdict": verdict})
 
 
 @dataclass(frozen=True)

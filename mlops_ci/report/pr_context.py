@@ -18,9 +18,11 @@ from markupsafe import Markup
 from mlops_ci.core.metric_history import history_from_json
 from mlops_ci.core.metrics import format_delta, format_value, is_number
 from mlops_ci.report import mermaid
+from mlops_ci.report.baselines import base_header, baseline_cells, baseline_headers
 from mlops_ci.report.document import GateRow, MetricRow, RenderOptions, ReportDocument
 from mlops_ci.report.escape import md_code, md_text
 from mlops_ci.report.history import render_history_markdown, trend_error_markdown
+from mlops_ci.report.metric_charts import ChartMetric, metric_charts
 
 __all__ = ["build_context", "verdict_line"]
 
@@ -123,18 +125,34 @@ def _chart_rows(doc: ReportDocument, limit: int = 24) -> list[MetricRow]:
     return (chosen + changed)[:limit]
 
 
-def _charts(doc: ReportDocument, points: int) -> list[Markup]:
-    charts: list[Markup] = []
-    bars = [
-        mermaid.BarPoint(
-            m.key,
+def _chart_metrics(doc: ReportDocument) -> list[ChartMetric]:
+    """The chart rows as numbers; a key in two files is named `file/key` in both."""
+    rows = _chart_rows(doc)
+    keys = [m.key for m in rows]
+    lookups = [{(m.file, m.key): m for m in c.metrics} for c in doc.baselines]
+
+    def base_of(row: MetricRow | None) -> float | None:
+        if row is None or row.status not in ("changed", "unchanged") or not is_number(row.base):
+            return None
+        return float(row.base)
+
+    return [
+        ChartMetric(
+            f"{m.file}/{m.key}" if keys.count(m.key) > 1 else m.key,
             float(m.head),
-            float(m.base) if is_number(m.base) and m.status in ("changed", "unchanged") else None,
+            base_of(m),
+            tuple(base_of(lookup.get((m.file, m.key))) for lookup in lookups),
         )
-        for m in _chart_rows(doc)
+        for m in rows
     ]
-    if bars:
-        charts.extend(Markup(c) for c in mermaid.bar_charts(bars))  # noqa: S704 - labels escaped
+
+
+def _charts(doc: ReportDocument, points: int) -> list[Markup]:
+    names = [c.name for c in doc.baselines]
+    charts = [
+        Markup(c)  # noqa: S704 - labels escaped
+        for c in metric_charts(_chart_metrics(doc), names)
+    ]
     for plot in doc.plots[:4]:
         series = []
         if plot.head and plot.head.xs:
@@ -225,9 +243,11 @@ def _metric_context(doc: ReportDocument, options: RenderOptions) -> dict[str, An
     unchanged = [m for m in unchanged if not gates_of(m)]
     shown = changed + gated_unchanged
 
-    def rows(items: list[MetricRow]) -> list[dict[str, Markup]]:
+    extra = baseline_cells(doc, options.precision)
+
+    def rows(items: list[MetricRow]) -> list[dict[str, Any]]:
         return [
-            _metric_cells(r, gates_of(r), qualify, options.precision)
+            {**_metric_cells(r, gates_of(r), qualify, options.precision), "extra": extra(r)}
             for r in items[: options.max_rows]
         ]
 
@@ -237,6 +257,8 @@ def _metric_context(doc: ReportDocument, options: RenderOptions) -> dict[str, An
         "metrics_unchanged": rows(unchanged),
         "metrics_unchanged_total": len(unchanged),
         "metrics_total": len(doc.metrics),
+        "base_header": base_header(doc),
+        "baseline_headers": baseline_headers(doc),
     }
 
 
@@ -285,7 +307,9 @@ def _gate_rows(gates: Sequence[GateRow]) -> list[dict[str, Markup]]:
     return [
         {
             "icon": Markup(_ICON[g.verdict]),  # noqa: S704
-            "gate": Markup(md_text(g.gate, 120, name=True)),  # noqa: S704
+            "gate": Markup(  # noqa: S704
+                md_text(g.gate, 120, name=True) + (f" (vs {md_text(g.vs, 100)})" if g.vs else "")
+            ),
             "reason": Markup(md_text(g.reason, 300)),  # noqa: S704
         }
         for g in gates
@@ -333,4 +357,21 @@ def _reproducibility_context(doc: ReportDocument) -> dict[str, Any]:
         "versions": Markup(  # noqa: S704
             ", ".join(f"{md_text(k, 40)} {md_text(v, 40)}" for k, v in repro.versions.items())
         ),
+        "ran_stages": Markup(  # noqa: S704
+            ", ".join(
+                f"{md_code(k, 100)} ({_duration(v)})"
+                for k, v in list(repro.stage_seconds.items())[:50]
+            )
+        ),
+        "restored": Markup(  # noqa: S704
+            ", ".join(
+                md_code(k, 100) + (f" (≈ {_duration(v)} saved)" if v is not None else "")
+                for k, v in list(repro.restored.items())[:50]
+            )
+        ),
     }
+
+
+def _duration(seconds: float) -> str:
+    """`1.2 s` under a minute, `3.4 min` from there."""
+    return f"{seconds:.1f} s" if seconds < 60 else f"{seconds / 60:.1f} min"

@@ -40,6 +40,12 @@ from mlops_ci.report.render import (
     render_markdown,
 )
 from mlops_ci.services.shared.baseline import BaseReader, Collected, read_side
+from mlops_ci.services.shared.baselines import (
+    Baselines,
+    collect_baselines,
+    split_gates,
+    with_baselines,
+)
 from mlops_ci.services.shared.bundle import BundleMetadata, read_bundle
 from mlops_ci.services.shared.job import Job
 from mlops_ci.services.shared.publish import (
@@ -230,14 +236,28 @@ def _rediff(
     return core_metrics.diff(base.files, head, files=[*files, *extra], no_base=base.missing)
 
 
-def recompute(untrusted: ReportDocument, base: TrustedBase, loaded: LoadedConfig) -> ReportDocument:
+def recompute(
+    untrusted: ReportDocument, base: TrustedBase, loaded: LoadedConfig, *, root: Path | None = None
+) -> ReportDocument:
     """The report with the fork's head values only: statuses, deltas, "no baseline"
-    marks, gates and the verdict computed here against the trusted base."""
+    marks, gates and the verdict computed here against the trusted base. The extra
+    baselines (`report.baselines`) are read from the trusted checkout at `root`; without
+    one there are none: the bundle's are never shown."""
     config = loaded.config
     notes = list(base.notes)
-    metrics = _rediff(base.metrics, untrusted.metrics, list(config.metrics.files), notes)
+    files = list(config.metrics.files)
+    metrics = _rediff(base.metrics, untrusted.metrics, files, notes)
     params = _rediff(base.params, untrusted.params, list(config.params.files), notes)
-    summary = core_gates.evaluate(metrics, config.metrics.gates, config.report.precision)
+    own_gates, vs_gates = split_gates(config.metrics.gates)
+    summary = core_gates.evaluate(metrics, own_gates, config.report.precision)
+    found = Baselines()
+    if root is not None:
+        found = collect_baselines(
+            root,
+            config,
+            diff_with=lambda side: _rediff(side, untrusted.metrics, files, []),
+            branch=base.ref,
+        )
     document = untrusted.model_copy(
         update={
             "base": Revision(ref=base.ref, sha=base.sha),
@@ -247,9 +267,14 @@ def recompute(untrusted: ReportDocument, base: TrustedBase, loaded: LoadedConfig
             "metrics_no_base": metrics.no_base,
             "params_no_base": params.no_base,
             "notes": [*notes, *untrusted.notes],
+            "baselines": [],
         }
     )
-    return document.with_gates(summary)
+    if root is not None:
+        from mlops_ci.adapters.git import Git
+
+        document = with_baselines(document, found, git=Git(root))
+    return document.with_gates(summary, found.judge(config, vs_gates))
 
 
 def post_bundle(
@@ -282,12 +307,14 @@ def post_bundle(
     # Trusted facts replace whatever the bundle claims about where it belongs.
     workflow_name = str(run.get("name") or "mlops-ci")
     run_url = str(run.get("html_url") or "") or None
-    document = recompute(untrusted, base, loaded).model_copy(
+    document = recompute(untrusted, base, loaded, root=root).model_copy(
         update={
             "repository": ctx.repository,
             "pr_number": metadata.pr_number,
             "run_url": run_url,
-            "head": untrusted.head.model_copy(update={"sha": metadata.head_sha}),
+            "head": untrusted.head.model_copy(
+                update={"sha": metadata.head_sha, "age_seconds": None}
+            ),
             # A fork's idea of the base branch's history is not evidence: recompute it
             # from this trusted checkout, or show none.
             "trend": collect_trend(root, loaded, None) if config.report.trend else None,

@@ -34,6 +34,7 @@ from mlops_ci.services.shared.baseline import (
     resolve_base,
     workspace_reader,
 )
+from mlops_ci.services.shared.baselines import collect_baselines, split_gates, with_baselines
 from mlops_ci.services.shared.job import Job
 from mlops_ci.services.shared.pipeline import (
     PipelineRun,
@@ -194,8 +195,9 @@ def build_document(
     metrics_diff = _diff(sides.base_metrics, sides.head_metrics, list(config.metrics.files))
     metrics_diff.rows += evaluation.diff().rows
     params_diff = _diff(sides.base_params, sides.head_params, list(config.params.files))
+    own_gates, vs_gates = split_gates(config.metrics.gates)
     summary = core_gates.evaluate(
-        metrics_diff, config.metrics.gates, config.report.precision, evaluation.by_row()
+        metrics_diff, own_gates, config.report.precision, evaluation.by_row()
     )
     lock = root / "dvc.lock"
     document = ReportDocument(
@@ -216,12 +218,22 @@ def build_document(
             pipeline=run.command if run else None,
             stages=stage_hashes(lock.read_text("utf-8", "replace") if lock.is_file() else None),
             versions=tool_versions(),
+            restored=run.restored if run else {},
+            stage_seconds=run.stage_seconds if run else {},
         ),
         notes=_notes(notes, run, sides, config) + _noise_note(evaluation, metrics_diff),
     )
     if config.report.trend:
         document = document.model_copy(update={"trend": collect_trend(root, loaded, base_ref)})
-    return document.with_gates(summary)
+    found = collect_baselines(
+        root,
+        config,
+        diff_with=lambda side: _diff(side, sides.head_metrics, list(config.metrics.files)),
+        branch=base_ref,
+    )
+    return with_baselines(document, found, git=git).with_gates(
+        summary, found.judge(config, vs_gates)
+    )
 
 
 def _metric_rows(diff: core_metrics.DiffResult, evaluation: Evaluation) -> list[MetricRow]:
