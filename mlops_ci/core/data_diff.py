@@ -103,20 +103,36 @@ def _lock_outputs(lock_path: str, text: str | bytes, dvc_yaml: str | bytes | Non
     return found
 
 
-def recorded_outputs(files: Mapping[str, str | bytes]) -> dict[str, Output]:
+#: Outputs already read from a file's exact text: (path, text, its dvc.yaml's text).
+ParseMemo = dict[tuple[str, str | bytes, str | bytes | None], list[Output]]
+
+
+def recorded_outputs(
+    files: Mapping[str, str | bytes], memo: ParseMemo | None = None
+) -> dict[str, Output]:
     """path → `Output` of every cached output `files` record at one revision.
 
     `files` maps each `dvc.lock`, `dvc.yaml` and `.dvc` file's path (relative to the
     DVC root) to its text; a `dvc.yaml` tells which of its lock's outputs are
-    `cache: false` (kept in git, so not data DVC compares).
+    `cache: false` (kept in git, so not data DVC compares). Pass the same `memo` for
+    both revisions: a file unchanged between them is parsed once.
     """
     outputs: list[Output] = []
     for path, text in sorted(files.items()):
         folder, _, name = path.rpartition("/")
-        if name == "dvc.lock":
-            outputs += _lock_outputs(path, text, files.get(_join(folder, "dvc.yaml")))
-        elif name.endswith(".dvc"):
-            outputs += [Output.from_locked(o) for o in read_dvc_file(path, text) if o.cache]
+        if name != "dvc.lock" and not name.endswith(".dvc"):
+            continue
+        declared = files.get(_join(folder, "dvc.yaml")) if name == "dvc.lock" else None
+        key = (path, text, declared)
+        found = memo.get(key) if memo is not None else None
+        if found is None:
+            if name == "dvc.lock":
+                found = _lock_outputs(path, text, declared)
+            else:
+                found = [Output.from_locked(o) for o in read_dvc_file(path, text) if o.cache]
+            if memo is not None:
+                memo[key] = found
+        outputs += found
     return {o.path: o for o in outputs}
 
 
@@ -210,9 +226,11 @@ class _Side:
 
     def _add_manifest(self, root: Key, name: str, manifest: Mapping[str, str]) -> None:
         nodes, children, top = self.nodes, self.children, len(root)
+        new = tuple.__new__  # Node(...) without its Python-level __new__: one per file
         for relpath, md5 in manifest.items():
             key = root + tuple(relpath.split("/"))
-            nodes.setdefault(key, Node(key, (name, md5), False))
+            if key not in nodes:
+                nodes[key] = new(Node, (key, (name, md5), False, None, None))
             child = key
             while len(child) > top:  # register the chain of parents up to the first known
                 parent = child[:-1]
@@ -220,8 +238,8 @@ class _Side:
                 if child in siblings:
                     break
                 siblings.add(child)
-                if len(parent) > top:
-                    nodes.setdefault(parent, Node(parent, None, True))
+                if len(parent) > top and parent not in nodes:
+                    nodes[parent] = new(Node, (parent, None, True, None, None))
                 child = parent
 
     def ls(self, key: Key) -> set[Key] | None:

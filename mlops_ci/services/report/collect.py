@@ -10,7 +10,7 @@ from mlops_ci.adapters.dvc_cache import DvcCache, outputs_at_rev, outputs_in_wor
 from mlops_ci.adapters.git import Git
 from mlops_ci.core import metrics as core_metrics
 from mlops_ci.core.data_diff import STATUSES as DATA_STATUSES
-from mlops_ci.core.data_diff import Change, Node, diff_data
+from mlops_ci.core.data_diff import Change, Node, ParseMemo, diff_data
 from mlops_ci.core.formats import parse_data_file, parse_table
 from mlops_ci.dvcfile import read_plot_options
 from mlops_ci.errors import GitError, InputError
@@ -120,11 +120,12 @@ def collect_data_diff(git: Git, root: Path, base_sha: str) -> DataDiff:
     """
     if not (root / ".dvc").is_dir():
         return DataDiff(available=False, note="Not a DVC repository: no data changes to show.")
+    memo: ParseMemo = {}  # a `.dvc` file unchanged since the base is parsed once
     try:
-        base = outputs_at_rev(git, base_sha)
+        base = outputs_at_rev(git, base_sha, memo)
     except (GitError, InputError) as exc:
         return DataDiff(available=False, note=f"Data changes unavailable: {exc.message}")
-    head = outputs_in_workspace(git, root)
+    head = outputs_in_workspace(git, root, memo)
     cache = DvcCache(root)
     result = diff_data(base, head, cache.manifests([*base.values(), *head.values()]))
     order = {status: i for i, status in enumerate(DATA_STATUSES)}
@@ -145,7 +146,7 @@ def _unknown_note(unknown: list[str]) -> str | None:
     )
 
 
-def _node_size(node: Node | None, cache: DvcCache, workspace: Path | None) -> int | None:
+def _node_size(node: Node | None, cache: DvcCache, workspace: str | None) -> int | None:
     """A recorded size; for a file inside a directory, its workspace copy's or cached size."""
     if node is None:
         return None
@@ -167,5 +168,5 @@ def _data_entry(change: Change, cache: DvcCache, root: Path) -> DataEntry:
         path=path,
         status=change.status,  # type: ignore[arg-type, unused-ignore]
         size_base=_node_size(change.old, cache, None),
-        size_head=_node_size(change.new, cache, root),
+        size_head=_node_size(change.new, cache, str(root)),
     )
