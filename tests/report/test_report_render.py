@@ -207,11 +207,13 @@ def test_report_json_schema_roundtrip_with_non_finite_numbers() -> None:
     assert back.metrics[1].base == math.inf
 
 
-def test_mermaid_bar_chart_has_head_bars_and_base_line() -> None:
+def test_metric_charts_are_bars_change_first() -> None:
     markdown = render_markdown(document(["acc", "f1"]), RenderOptions(marker=MARKER))
-    block = re.findall(r"```mermaid\n(.*?)\n```", markdown, flags=re.S)[0]
-    assert block.count("    bar [") == 1
-    assert block.count("    line [") == 1
+    change, values = re.findall(r"```mermaid\n(.*?)\n```", markdown, flags=re.S)[:2]
+    assert 'title "Change, head minus base' in change
+    assert 'x-axis ["acc", "f1"]' in change
+    assert 'x-axis ["acc", "acc base", "f1", "f1 base"]' in values
+    assert "    line [" not in change + values  # no line joins unrelated metrics
 
 
 def test_bar_chart_axis_includes_zero_for_negative_values() -> None:
