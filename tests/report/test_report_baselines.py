@@ -56,7 +56,9 @@ def _switch(root: Path, branch: str, *create: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def released(sample_project_template: SampleProject, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def released(
+    sample_project_template: SampleProject, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[SampleProject, str, str]:
     """v1.0.0 (main's first commit) in production; main then merged the sample's PR
     (the merge base of `pr/next`) and moved on; `pr/next` retrained the model."""
     from mlops_ci.services.shared.sample_project import copy_sample
@@ -76,7 +78,9 @@ def released(sample_project_template: SampleProject, tmp_path_factory: pytest.Te
     return sample, head, tip
 
 
-def _configure(root: Path, extra_gate: str = "", baselines: str = "[production, branch-tip]") -> None:
+def _configure(
+    root: Path, extra_gate: str = "", baselines: str = "[production, branch-tip]"
+) -> None:
     text = CONFIG_YAML.replace("metrics:\n  gates:\n", f"metrics:\n  gates:\n{extra_gate}", 1)
     (root / "mlops-ci.yaml").write_text(f"{text}report:\n  baselines: {baselines}\n")
 
@@ -96,25 +100,33 @@ def test_production_and_branch_tip_columns_equal_dvc(released: Any) -> None:
     assert data["head"]["sha"] == head
     assert data["base"]["sha"] == sample.pr_sha  # the merge base: the merged sample PR
     # Merge base, production holder and branch tip: each equals DVC against that commit.
-    assert assert_matches_dvc(data["metrics"], dvc_oracle(root, sample.pr_sha, "metrics", ["metrics.json"])) >= 8  # fmt: skip
+    assert assert_matches_dvc(data["metrics"], _dvc(root, sample.pr_sha)) >= 8
     production = _column(data, "production")
     assert production["revision"]["sha"] == sample.main_sha
     assert production["version"] == "v1.0.0"
     assert production["source"] == "tag"  # read from the register tag, nothing re-run
-    prod_oracle = dvc_oracle(root, sample.main_sha, "metrics", ["metrics.json"])
-    assert assert_matches_dvc(production["metrics"], prod_oracle) >= 8
+    assert assert_matches_dvc(production["metrics"], _dvc(root, sample.main_sha)) >= 8
     branch_tip = _column(data, "branch-tip")
     assert branch_tip["revision"]["sha"] == tip
     assert branch_tip["source"] == "commit"
-    assert assert_matches_dvc(branch_tip["metrics"], dvc_oracle(root, tip, "metrics", ["metrics.json"])) >= 8  # fmt: skip
+    assert assert_matches_dvc(branch_tip["metrics"], _dvc(root, tip)) >= 8
     # The three baselines differ, so the columns are no copies of one another.
     sides = [data["metrics"], production["metrics"], branch_tip["metrics"]]
     assert len({tuple(sorted((r["key"], r["base"]) for r in rows)) for rows in sides}) == 3
     # Each column is labelled with its version, commit and age.
     markdown = outcome.markdown
-    assert re.search(rf"\| production v1\.0\.0 \({sample.main_sha[:7]}, \d+ (day|month|year)s? ago\) \| Δ \|", markdown)  # fmt: skip
-    assert re.search(rf"\| branch-tip \({tip[:7]}, (\d+ \w+ ago|just now)\) \| Δ \|", markdown)
-    assert re.search(rf"\| metric \| merge base \({sample.pr_sha[:7]}, \d+ \w+ ago\) \| head \|", markdown)  # fmt: skip
+    age = r"(\d+ (minute|hour|day|month|year)s? ago|just now)"
+    production_label = rf"\| production v1\.0\.0 \({sample.main_sha[:7]}, {age}\) \| Δ \|"
+    assert re.search(production_label, markdown)
+    assert re.search(rf"\| branch-tip \({tip[:7]}, {age}\) \| Δ \|", markdown)
+    assert re.search(
+        rf"\| metric \| merge base \({sample.pr_sha[:7]}, {age}\) \| head \|", markdown
+    )
+
+
+def _dvc(root: Path, rev: str) -> dict[str, Any]:
+    """`dvc metrics diff --json --all REV`: the oracle of one column."""
+    return dvc_oracle(root, rev, "metrics", ["metrics.json"])
 
 
 def _value(rows: list[dict[str, Any]], key: str, side: str = "base") -> Any:
@@ -131,7 +143,7 @@ def _vs_gate(drop: float, direction: str) -> str:
 def test_gate_vs_production_judges_against_the_holder(released: Any) -> None:
     sample, _head, _tip = released
     root = sample.root
-    prod = dvc_oracle(root, sample.main_sha, "metrics", ["metrics.json"])["metrics.json"]
+    prod = _dvc(root, sample.main_sha)["metrics.json"]
     change = prod["accuracy"]["diff"]
     assert change != 0
     # The direction makes the change a regression of |change| against production.
@@ -166,7 +178,7 @@ def test_poster_reads_production_from_the_trusted_checkout(released: Any) -> Non
     base = read_trusted_base(root, loaded, "main", sample.pr_sha)
     trusted = recompute(forged, base, loaded, root=root)
     assert [c.version for c in trusted.baselines] == ["v1.0.0"]
-    oracle = dvc_oracle(root, sample.main_sha, "metrics", ["metrics.json"])
+    oracle = _dvc(root, sample.main_sha)
     rows = [r.model_dump() for r in trusted.baselines[0].metrics]
     assert assert_matches_dvc(rows, oracle) >= 8
     # Without the trusted checkout there is no production column at all.
@@ -194,3 +206,12 @@ def test_gate_vs_absent_holder_is_skipped_with_a_note(sample_project: SampleProj
     notes = [n for n in data["notes"] if n.startswith("Baseline")]
     assert any("staging" in n and "no version of cancer-classifier" in n for n in notes)
     assert any("production" in n for n in notes)
+
+
+def test_age_text() -> None:
+    from mlops_ci.report.baselines import age_text
+
+    cases = {0: "just now", 59: "just now", 60: "1 minute ago", 7200: "2 hours ago"}
+    cases |= {86400: "1 day ago", 3 * 86400: "3 days ago", 400 * 86400: "1 year ago"}
+    assert {s: age_text(s) for s in cases} == cases
+    assert age_text(None) is None

@@ -27,6 +27,16 @@ from mlops_ci.errors import GitError, MlopsCIError
 from mlops_ci.report.document import BaselineColumn, MetricRow, ReportDocument, Revision
 from mlops_ci.services.shared.baseline import BaseReader, Collected, read_side
 
+__all__ = [
+    "BRANCH_TIP",
+    "MERGE_BASE",
+    "Baselines",
+    "collect_baselines",
+    "split_gates",
+    "wanted",
+    "with_baselines",
+]
+
 BRANCH_TIP = "branch-tip"
 MERGE_BASE = "merge-base"
 
@@ -200,17 +210,6 @@ def _from_tag(message: str, files: list[str]) -> dict[str, dict[str, Any]]:
         if values:
             found[file] = values
     return found
-
-
-__all__ = [
-    "BRANCH_TIP",
-    "MERGE_BASE",
-    "Baselines",
-    "collect_baselines",
-    "split_gates",
-    "wanted",
-    "with_baselines",
-]
 
 
 def with_baselines(document: ReportDocument, found: Baselines, *, git: Git) -> ReportDocument:
