@@ -111,7 +111,7 @@ def _cut(label: str, limit: int) -> str:
     `precision_micro` differ at the end), joined by `_`."""
     if len(label) <= limit:
         return label
-    tail = (limit - 1) // 3
+    tail = (limit - 1) // 2
     return label[: limit - 1 - tail] + "_" + label[len(label) - tail :]
 
 

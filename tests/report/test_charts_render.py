@@ -70,7 +70,14 @@ def history(commits: int, metrics: list[str], branch: str) -> Any:
 
 def pr_document() -> Any:
     from mlops_ci.core.metric_history import history_json
-    from mlops_ci.report.document import GateRow, MetricRow, PlotRow, PlotSeries, ReportDocument
+    from mlops_ci.report.document import (
+        BaselineColumn,
+        GateRow,
+        MetricRow,
+        PlotRow,
+        PlotSeries,
+        ReportDocument,
+    )
 
     def row(file: str, key: str, base: float | None, head: float, status: str) -> MetricRow:
         delta = None if base is None else head - base
@@ -92,7 +99,20 @@ def pr_document() -> Any:
         # Around 1e12: values too large for a short decimal.
         row("eval/scores.json", HOSTILE[7], 1e12, 1.5e12, "changed"),
         row("eval/scores.json", "rows", 3e12, 2.5e12, "changed"),
+        # One key in two files, and two long names that differ only at the end.
+        row("metrics.json", "auc", 0.8, 0.82, "changed"),
+        row("eval/scores.json", "auc", 0.75, 0.7, "changed"),
+        row("metrics.json", "eval.test.precision_macro_avg", 0.6, 0.62, "changed"),
+        row("metrics.json", "eval.test.precision_micro_avg", 0.61, 0.6, "changed"),
     ]
+    production = BaselineColumn(
+        name='production "v1"',
+        version="1.2.0",
+        metrics=[
+            row("metrics.json", HOSTILE[0], 0.95, 0.91, "changed"),
+            row("metrics.json", HOSTILE[2], 0.1, -0.42, "changed"),
+        ],
+    )
     gates = [
         GateRow(gate=f"{HOSTILE[0]} >= 0.9", metric=HOSTILE[0], file="metrics.json",
                 verdict="pass", reason="0.91 >= 0.9"),
@@ -124,6 +144,7 @@ def pr_document() -> Any:
         verdict="pass",
         plots=[roc, loss],
         trend=history_json(trend),
+        baselines=[production],
     )
 
 
@@ -133,12 +154,35 @@ def test_pr_report_charts_render(render_mermaid: Render) -> None:
 
     markdown = render_markdown(pr_document(), RenderOptions(marker=comment_marker("ci", "pr")))
     charts = charts_of(markdown)
-    # Bars by magnitude: around 1 and around 1e12 with the base line, around 1000 without.
-    assert bar_kinds(charts) == (2, 1)
+    titles = [re.search(r'title "(.*)"', c).group(1) for c in charts]  # type: ignore[union-attr]
+    bars = [c for c in charts if "xychart-beta horizontal" in c]
+    # Change charts first: per scale group against the base, then against production;
+    # then one value chart per scale group. Bars only: no line joins metrics.
+    assert titles[:7] == [
+        "Change, head minus base - values -0.42 to 0.95",
+        "Change, head minus base - values near 1e3",
+        "Change, head minus base - values near 1e12",
+        "Change, head minus production _v1_ - values -0.42 to 0.95",
+        "Values - values -0.42 to 0.95, head blue, base orange",
+        "Values - values near 1e3, head blue, base orange",
+        "Values - values near 1e12, head blue, base orange",
+    ]
+    assert len(bars) == 7
+    assert not any("    line [" in c for c in bars)
+    labels = [re.findall(r'"([^"]*)"', c.split("x-axis [")[1].split("\n")[0]) for c in bars]
+    assert all(len(set(row)) == len(row) for row in labels)
+    # The key in two files is named with its file; long names keep their distinct ends.
+    assert {"metrics.json/auc", "eval/scores.json/auc"} <= set(labels[0])
+    assert {"eval.test.pr_n_macro_avg", "eval.test.pr_n_micro_avg"} <= set(labels[0])
+    # A negative value is drawn from zero: the axis reaches below it, and a mask series
+    # (the third, in the background colour) covers the bar up to it.
+    change = charts[0]
+    assert re.search(r'y-axis "head minus base" -0\.9\d+ --> 0\.0\d+', change)
+    assert change.count("    bar [") == 3
     lines = line_charts(charts)
     # The ROC plot (head and base), the loss plot (head only), two trend metrics.
     assert [c.count("    line [") for c in lines] == [2, 1, 1, 1]
-    assert len(render_mermaid(markdown, "PR report")) == len(charts) == 7
+    assert len(render_mermaid(markdown, "PR report")) == len(charts) == 11
 
 
 # --- the drift report: raw distance scores, or severities of mixed tests ---------------
@@ -188,7 +232,8 @@ def test_drift_report_charts_render(render_mermaid: Render) -> None:
     (raw_chart,) = charts_of(raw)
     (mixed_chart,) = charts_of(mixed)
     assert "wasserstein score by feature" in raw_chart
-    assert raw_chart.count('", "') == 19  # the 20 most severe features
+    axis = raw_chart.split("x-axis [")[1].split("\n")[0]
+    assert axis.count('", "') == 19  # the 20 most severe features
     assert "Drift severity by feature" in mixed_chart
     assert "1000000" in mixed_chart
     assert len(render_mermaid(raw + mixed, "drift report")) == 2
