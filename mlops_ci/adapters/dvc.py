@@ -52,6 +52,7 @@ __all__ = [
     "Dvc",
     "TrackedFile",
     "first_line",
+    "repro_pulling",
     "stage_hashes",
     "tracked_files",
 ]
@@ -129,12 +130,16 @@ class Dvc:
             )
         return result
 
-    def pull(self, sink: LineSink | None = None) -> CommandResult:
-        """`dvc pull`: fetch the data and outputs the workspace's DVC files point at."""
-        return self._check(self.stream(self._dvc("pull"), sink=sink), "dvc pull")
+    def pull(self, sink: LineSink | None = None, *, run_cache: bool = False) -> CommandResult:
+        """`dvc pull`: fetch the data and outputs the workspace's DVC files point at;
+        `run_cache`: also the run-cache entries (`--run-cache`), not their outputs."""
+        args = ["pull", "--run-cache"] if run_cache else ["pull"]
+        return self._check(self.stream(self._dvc(*args), sink=sink), shlex.join(["dvc", *args]))
 
-    def push(self, sink: LineSink | None = None) -> CommandResult:
-        return self._check(self.stream(self._dvc("push"), sink=sink), "dvc push")
+    def push(self, sink: LineSink | None = None, *, run_cache: bool = False) -> CommandResult:
+        """`dvc push`; `run_cache`: also the run-cache entries (`--run-cache`)."""
+        args = ["push", "--run-cache"] if run_cache else ["push"]
+        return self._check(self.stream(self._dvc(*args), sink=sink), shlex.join(["dvc", *args]))
 
     def run_pipeline(
         self,
@@ -146,8 +151,8 @@ class Dvc:
     ) -> CommandResult:
         """Run the pipeline command (`dvc repro` by default) through this DVC."""
         argv: list[str] | str = command
-        parts = shlex.split(command)
-        if parts[:1] == ["dvc"] and not any(c in command for c in "|&;<>$`"):
+        parts = _plain_dvc(command)
+        if parts is not None:
             argv = self._dvc(*parts[1:])
         result = self.stream(
             argv,
@@ -215,6 +220,32 @@ class Dvc:
             from dvc.api import DVCFileSystem
 
             return DVCFileSystem(str(self.root), rev=rev)
+
+
+def _plain_dvc(command: str) -> list[str] | None:
+    """The words of `command` when it is a `dvc ...` command without shell syntax."""
+    if any(c in command for c in "|&;<>$`"):
+        return None
+    try:
+        parts = shlex.split(command)
+    except ValueError:
+        return None
+    return parts if parts[:1] == ["dvc"] else None
+
+
+def repro_pulling(command: str) -> str | None:
+    """`command` as `dvc repro --pull ...` when it is a plain `dvc repro`, else None.
+
+    `--pull` makes repro fetch the run-cache and, for a stage found in it, the outputs
+    of that earlier run, so the stage is restored instead of run. Already there, or
+    with `--no-run-cache` (restoring off), the command is returned as it is.
+    """
+    parts = _plain_dvc(command)
+    if parts is None or parts[1:2] != ["repro"]:
+        return None
+    if "--pull" in parts or "--no-run-cache" in parts:
+        return command
+    return shlex.join([*parts[:2], "--pull", *parts[2:]])
 
 
 def first_line(exc: BaseException) -> str:

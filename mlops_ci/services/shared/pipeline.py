@@ -16,10 +16,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlops_ci.adapters.dvc import Dvc
+from mlops_ci.adapters.dvc import Dvc, repro_pulling, stage_hashes
 from mlops_ci.adapters.git import Git
 from mlops_ci.config import Config
 from mlops_ci.context import RunContext
+from mlops_ci.core.repro_log import ReproLog, is_marker, read_repro_log
 from mlops_ci.dvcfile import refuse_oversized
 from mlops_ci.errors import DvcError
 from mlops_ci.services.shared.job import GroupFactory, LineSink
@@ -56,6 +57,20 @@ class PipelineRun:
     notes: list[str] = field(default_factory=list)
     # Set when `pipeline.lock` must fail the report: dvc.lock is stale and not fixed.
     lock_problem: str | None = None
+    # `pipeline.run_cache` was used: push the run-cache after the run.
+    run_cache: bool = False
+    # Stages DVC restored from the run-cache -> seconds saved (their last measured run).
+    restored: dict[str, float | None] = field(default_factory=dict)
+    # Stages that ran -> seconds they took (when DVC's output said).
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+
+def uses_run_cache(config: Config, dvc: Dvc) -> bool:
+    """`pipeline.run_cache`: auto = when a remote is configured and pulling is allowed."""
+    mode = config.pipeline.run_cache
+    if mode == "auto":
+        return config.pipeline.pull != "never" and dvc.has_remote()
+    return mode == "on"
 
 
 def run_pipeline(
@@ -66,28 +81,98 @@ def run_pipeline(
     group: GroupFactory,
     cwd: Path | None = None,
 ) -> PipelineRun:
-    """`dvc pull` (per `pipeline.pull`) and then the pipeline command, streamed."""
-    refuse_oversized(cwd or dvc.root, config.params.files)  # before DVC reads them
-    outcome = PipelineRun(command=config.pipeline.run)
+    """`dvc pull` (per `pipeline.pull`) and then the pipeline command, streamed.
+
+    With the run-cache (`pipeline.run_cache`), a plain `dvc repro` runs as `dvc repro
+    --pull`, which fetches the run-cache and restores a stage found in it instead of
+    running it; another command gets the entries from `dvc pull --run-cache`, and
+    restores a stage only when its outputs are already in the local cache.
+    """
+    root = cwd or dvc.root
+    refuse_oversized(root, config.params.files)  # before DVC reads them
+    outcome = PipelineRun(command=config.pipeline.run, run_cache=uses_run_cache(config, dvc))
     start = time.monotonic()
+    command = config.pipeline.run
+    pulling = repro_pulling(command) if outcome.run_cache else None
     pull = config.pipeline.pull
     if pull == "always" or (pull == "auto" and dvc.has_remote()):
         with group("dvc pull"):
-            try:
-                dvc.pull(sink)
-                outcome.pulled = True
-            except DvcError as exc:
-                if pull == "always":
-                    raise
-                # A first run has nothing to pull yet; the pipeline will say what is missing.
-                if sink is not None:
-                    sink(f"warning: {exc.message}; continuing with the pipeline")
-    with group(config.pipeline.run):
+            outcome.pulled = _pull(dvc, sink, pull, run_cache=outcome.run_cache and not pulling)
+        if not outcome.pulled and pull == "auto":
+            pulling = None  # the remote did not answer: repro must not depend on it
+    command = pulling or command
+    log = StageLog(sink)
+    with group(command):
         dvc.run_pipeline(
-            config.pipeline.run, sink=sink, cwd=cwd, timeout=config.pipeline.timeout_minutes * 60
+            command, sink=log.line, cwd=cwd, timeout=config.pipeline.timeout_minutes * 60
         )
     outcome.seconds = time.monotonic() - start
+    _account_stages(outcome, log.summary(), root)
     return outcome
+
+
+def _pull(dvc: Dvc, sink: LineSink | None, pull: str, *, run_cache: bool) -> bool:
+    """`dvc pull` (`--run-cache` first when asked, then plain); False when it failed."""
+    if run_cache:
+        try:
+            dvc.pull(sink, run_cache=True)
+            return True
+        except DvcError as exc:
+            if sink is not None:
+                sink(f"warning: {exc.message}; pulling without the run-cache")
+    try:
+        dvc.pull(sink)
+    except DvcError as exc:
+        if pull == "always":
+            raise
+        # A first run has nothing to pull yet; the pipeline will say what is missing.
+        if sink is not None:
+            sink(f"warning: {exc.message}; continuing with the pipeline")
+        return False
+    return True
+
+
+class StageLog:
+    """Passes the pipeline's lines on, keeping DVC's per-stage lines with their time."""
+
+    def __init__(self, sink: LineSink | None) -> None:
+        self._sink = sink
+        self._events: list[tuple[float, str]] = []
+
+    def line(self, text: str) -> None:
+        if is_marker(text) and len(self._events) < 10_000:
+            self._events.append((time.monotonic(), text))
+        if self._sink is not None:
+            self._sink(text)
+
+    def summary(self) -> ReproLog:
+        return read_repro_log(self._events, end=time.monotonic())
+
+
+def _account_stages(outcome: PipelineRun, log: ReproLog, root: Path) -> None:
+    """Which stages ran and for how long, which were restored and what that saved."""
+    from mlops_ci.adapters.dvc_cache import DvcCache
+    from mlops_ci.services.shared import stage_times
+
+    outcome.stage_seconds = {k: round(v, 3) for k, v in log.ran.items() if v is not None}
+    if not outcome.run_cache:
+        return
+    lock = root / "dvc.lock"
+    hashes = stage_hashes(lock.read_text("utf-8", "replace") if lock.is_file() else None)
+    cache_dir = DvcCache(root).dir
+    outcome.restored = {
+        stage: stage_times.seconds_for(cache_dir, stage, hashes.get(stage))
+        for stage in log.restored
+    }
+    measured = {
+        stage: (hashes[stage], seconds)
+        for stage, seconds in outcome.stage_seconds.items()
+        if stage in hashes
+    }
+    try:
+        stage_times.record(cache_dir, measured)
+    except OSError as exc:
+        outcome.notes.append(f"stage durations not recorded: {exc.strerror or exc}")
 
 
 def after_run(
@@ -130,9 +215,9 @@ def after_run(
         if ctx.on_runner:
             outcome.notes.append(f"DVC outputs were not pushed: {why}")
         return
-    with group("dvc push"):
+    with group("dvc push --run-cache" if outcome.run_cache else "dvc push"):
         try:
-            dvc.push(sink)
+            dvc.push(sink, run_cache=outcome.run_cache)
             outcome.pushed = True
         except DvcError as exc:
             outcome.notes.append(f"dvc push failed (not a gate failure): {exc.message}")
