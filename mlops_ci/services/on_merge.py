@@ -154,8 +154,8 @@ def _reproduce(
     elif not dvc.has_remote():
         result.push_note = "outputs not pushed: no DVC remote configured"
     else:
-        with group("dvc push"):
-            dvc.push(sink)
+        with group("dvc push --run-cache" if outcome.run_cache else "dvc push"):
+            dvc.push(sink, run_cache=outcome.run_cache)  # PRs then restore main's stages
         result.outputs_pushed = True
         result.push_note = "outputs pushed to the DVC remote"
     result.lines.append(result.push_note)
