@@ -20,8 +20,9 @@ PUBLISH_CHOICES = ("auto", "github", "local", "artifact", "none")
 
 
 def print_markdown(markdown: str) -> None:
-    """The report for a person: rendered in a terminal, the Markdown itself elsewhere
-    (a pipe or a file gets text another tool can read, and rich is not loaded)."""
+    """The report for a person: rendered in a terminal, its Mermaid charts drawn as text;
+    the Markdown itself elsewhere (a pipe or a file gets text another tool can read, as
+    GitHub gets it, and rich is not loaded)."""
     from mlops_ci.secrets import redact
 
     if not is_terminal():
@@ -29,7 +30,9 @@ def print_markdown(markdown: str) -> None:
         return
     from rich.markdown import Markdown
 
-    console().print(Markdown(redact(markdown)))
+    from mlops_ci.report.text_charts import replace_mermaid
+
+    console().print(Markdown(redact(replace_mermaid(markdown))))
 
 
 def set_report_outputs(job: Job, outcome: ReportOutcome) -> None:
