@@ -12,7 +12,7 @@ import click
 import pytest
 from report_helpers import local_env, run_cli
 
-from mlops_ci.services.shared.sample_project import SampleProject, copy_sample
+from mlops_ci.services.shared.sample_project import SampleProject
 
 
 def test_every_option_has_help() -> None:
@@ -24,32 +24,6 @@ def test_every_option_has_help() -> None:
         for param in command.params:
             if isinstance(param, click.Option):
                 assert param.help, f"{command.name} {param.opts} has no help text"
-
-
-def test_demo_builds_the_sample_and_reports(
-    sample_project_template: SampleProject,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    import mlops_ci.services.shared.sample_project as sample_module
-
-    # The real builder is exercised by the session fixture; here a copy of its result.
-    monkeypatch.setattr(
-        sample_module,
-        "make_sample_project",
-        lambda base: copy_sample(sample_project_template, base),
-    )
-    target = tmp_path / "demo"
-    assert run_cli(["demo", "--dir", str(target), "--quiet"], local_env(), monkeypatch) == 0
-    out = capsys.readouterr().out
-    assert "mlops-ci report" in out
-    assert "accuracy" in out
-    assert f"Report:   {target / 'project' / '.mlops-ci' / 'report.md'}" in out
-    data = json.loads((target / "project" / ".mlops-ci" / "report.json").read_text())
-    assert data["head"]["ref"] == "pr/tune-model"
-    assert data["verdict"] == "pass"
-    assert data["reproducibility"]["run_seconds"] > 0
 
 
 def test_local_report_prints_markdown_and_files(
