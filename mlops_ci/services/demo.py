@@ -83,7 +83,9 @@ def merge_pull_request(root: Path, branch: str = PR_BRANCH) -> str:
     git = Git(root)
     try:
         git.run("checkout", "-q", sample_project.MAIN_BRANCH)
-        git.run("merge", "-q", "--no-ff", "-m", f"Merge pull request from {branch}", branch)
+        git.run(
+            "merge", "-q", "--no-ff", "--no-edit", "-m", f"Merge pull request from {branch}", branch
+        )
         git.run("push", "-q", "origin", sample_project.MAIN_BRANCH)
     except GitError as exc:
         raise MlopsCIError(f"demo: cannot merge {branch}: {exc.message}") from None
