@@ -138,6 +138,15 @@ def offline_install_env() -> dict[str, str]:
     }
 
 
+def free_port() -> int:
+    """A port on 127.0.0.1 nobody listens on right now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def run_act(
     tools: ActTools,
     *,
@@ -171,6 +180,8 @@ def run_act(
         "--action-offline-mode",
         "--action-cache-path", str(tools.cache_path),
         "--artifact-server-addr", "127.0.0.1",
+        # act's default port is fixed (34567): two runs at once would collide.
+        "--artifact-server-port", str(free_port()),
         "--artifact-server-path", str(scratch / "artifacts"),
         "--cache-server-addr", "127.0.0.1",
         "--cache-server-path", str(scratch / "cache"),
