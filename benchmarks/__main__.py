@@ -42,6 +42,8 @@ BENCHMARKS: dict[str, list[str]] = {
     "data-diff": ["bench_data_diff.py", "--runs", "5"],
     "history": ["bench_history.py", "--runs", "5"],
     "drift": ["bench_drift.py", "--repeat", "3"],
+    # The whole `mlops-ci monitor` command as a new process on Parquet (exact path).
+    "monitor": ["bench_monitor.py", "--rows", "1000000", "--repeat", "3"],
 }
 
 
