@@ -199,9 +199,7 @@ def test_trend_section_follows_the_gated_metrics_and_never_raises(dvc_history: A
     assert missing == "### Trend on gone\n\nNo trend: branch 'gone' not found\n"
 
 
-def test_history_chart_renders_with_mermaid(
-    dvc_history: Any, render_mermaid: Any
-) -> None:
+def test_history_chart_renders_with_mermaid(dvc_history: Any, render_mermaid: Any) -> None:
     history = metric_history(dvc_history.root, "main", ["accuracy"], 100, files=["metrics.json"])
     assert render_mermaid(render_history_markdown(history))
 
