@@ -32,6 +32,8 @@ class ReleaseFacts(Protocol):
     model_sha256: str
     model_size: int
     pointer: bool
+    #: Why the release has no `signature.json` ("" when it has one, or has no model).
+    signature_missing: str
 
 
 class CardText(Protocol):
@@ -129,7 +131,13 @@ def release_notes(
     base.setdefault("metrics", [])
     base.setdefault("gates", [])
     base.setdefault("gate_verdict", "none")
-    return _render("release_notes.md.j2", base)
+    notes = _render("release_notes.md.j2", base)
+    missing = facts.signature_missing
+    if missing:
+        from mlops_ci.report.escape import md_text
+
+        notes = notes.rstrip("\n") + f"\n\n**Signature missing:** {md_text(missing, 300)}\n"
+    return notes
 
 
 def _render(template: str, context: Mapping[str, Any]) -> str:

@@ -33,6 +33,7 @@ V1 = f"{MODEL}@v0.1.0"
 V2 = f"{MODEL}@v0.2.0"
 RELEASE_ASSETS = frozenset(
     {"model.pkl", "model-card.md", "metrics.json", "params.json", "lineage.json", "SHA256SUMS"}
+    | {"signature.json", "sample.json"}
 )
 REPORT_MARKER = "<!-- mlops-ci:PR report:pr-report -->"
 SWEEP_MARKER = "<!-- mlops-ci:PR report:sweep -->"

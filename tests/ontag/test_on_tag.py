@@ -12,7 +12,10 @@ import pytest
 from ontag_helpers import GTO, MODEL, git, run_cli
 
 VERSION_TAG = f"{MODEL}@v0.1.0"
-ASSETS = {"model.pkl", "model-card.md", "metrics.json", "params.json", "lineage.json", "SHA256SUMS"}
+ASSETS = {
+    "model.pkl", "model-card.md", "metrics.json", "params.json", "lineage.json", "SHA256SUMS",
+    "signature.json", "sample.json",
+}  # fmt: skip
 
 Fire = Callable[[str, str], None]
 

@@ -14,7 +14,10 @@ from mlops_ci.services.shared.sample_project import SampleProject
 
 MODEL = "cancer-classifier"
 TAG = f"{MODEL}@v0.1.0"
-ASSETS = {"model.pkl", "model-card.md", "metrics.json", "params.json", "lineage.json", "SHA256SUMS"}
+ASSETS = {
+    "model.pkl", "model-card.md", "metrics.json", "params.json", "lineage.json", "SHA256SUMS",
+    "signature.json", "sample.json",
+}  # fmt: skip
 
 
 @pytest.fixture

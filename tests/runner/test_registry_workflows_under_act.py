@@ -37,6 +37,7 @@ pytestmark = pytest.mark.runner
 MODEL = "cancer-classifier"
 RELEASE_ASSETS = {
     "model.pkl", "model-card.md", "metrics.json", "params.json", "lineage.json", "SHA256SUMS",
+    "signature.json", "sample.json",
 }  # fmt: skip
 TEMPLATES = Path(__file__).resolve().parents[2] / "workflows-templates"
 

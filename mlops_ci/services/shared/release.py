@@ -63,6 +63,8 @@ class ReleaseBundle:
     model_size: int = 0
     pointer: bool = False
     notes: str = ""
+    #: Why there is no `signature.json` (one line; "" when there is one or no model).
+    signature_missing: str = ""
     prerelease: bool = False
 
 
@@ -173,6 +175,24 @@ def _write_asset(bundle: ReleaseBundle, name: str, data: bytes) -> None:
     bundle.assets.append(bundle.directory / name)
 
 
+def _add_signature(reg: Registry, bundle: ReleaseBundle) -> str:
+    """`signature.json` and `sample.json` beside the model; else why not (one line)."""
+    from mlops_ci.services.shared.signature import NoSignature, signature_at
+
+    if bundle.pointer:
+        return "the model is too large to ship, so it is not loaded here"
+    model_file = bundle.directory / bundle.model_file.rsplit("/", 1)[-1]
+    try:
+        made = signature_at(
+            reg, bundle.commit, bundle.model_file, model_file, target=reg.config.monitor.target
+        )
+    except NoSignature as exc:
+        return str(exc)
+    for name, data in made.files().items():
+        _write_asset(bundle, name, data)
+    return ""
+
+
 def build_release(reg: Registry, tag: str, output: Path | None) -> ReleaseBundle:
     """Verify the tag and that its commit is reproducible from the DVC remote, check
     gates, fetch the model and write every asset to a directory."""
@@ -209,6 +229,7 @@ def build_release(reg: Registry, tag: str, output: Path | None) -> ReleaseBundle
     )
     if bundle.model_file:
         _add_model(reg, bundle, lineage)
+        bundle.signature_missing = _add_signature(reg, bundle)
 
     requirements_file, requirements = _requirements_at(reg, commit)
     context = card_context(
@@ -272,6 +293,9 @@ def release(
         f"model sha256 {bundle.model_sha256 or '-'}",
         f"assets written to {bundle.directory}: {', '.join(result['assets'])}",
     ]
+    if bundle.signature_missing:
+        result["signature_missing"] = bundle.signature_missing
+        lines.append(f"signature missing: {bundle.signature_missing}")
     if dry_run:
         lines.append("dry run: nothing was published")
     elif context is None or context.token is None or not context.repository:
