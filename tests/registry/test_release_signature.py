@@ -102,3 +102,26 @@ def test_a_release_without_a_signature_says_why(project: Repo) -> None:
     assert "**Signature missing:** the model takes 30 features" in bundle.notes
     sums = (Path(data["directory"]) / "SHA256SUMS").read_text()
     assert "signature.json" not in sums
+
+
+def test_unreadable_parts_give_one_line(sample_project: SampleProject, tmp_path: Path) -> None:
+    import shutil
+
+    from mlops_ci.services.shared.registry import open_registry
+    from mlops_ci.services.shared.signature import NoSignature, signature_at
+
+    reg = open_registry(sample_project.root)
+    commit, model = sample_project.main_sha, sample_project.root / "models" / "model.pkl"
+    junk = tmp_path / "model.pkl"
+    junk.write_bytes(b"not a pickle")
+    with pytest.raises(NoSignature, match=r"^models/model.pkl cannot be loaded: "):
+        signature_at(reg, commit, "models/model.pkl", junk, target="diagnosis")
+    with pytest.raises(NoSignature, match=r"has no stage writing models/other.pkl with data$"):
+        signature_at(reg, commit, "models/other.pkl", model, target="diagnosis")
+    # Neither the cache nor the remote holds the data any more: DVC's error, one line.
+    shutil.rmtree(sample_project.root / ".dvc" / "cache")
+    shutil.rmtree(sample_project.remote)
+    with pytest.raises(NoSignature) as caught:
+        signature_at(reg, commit, "models/model.pkl", model, target="diagnosis")
+    assert str(caught.value).startswith("the training data cannot be read: ")
+    assert "\n" not in str(caught.value)
