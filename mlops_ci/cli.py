@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "on-merge": "mlops_ci.commands.on_merge:on_merge",
     "verify": "mlops_ci.commands.verify:verify",
     "monitor": "mlops_ci.commands.monitor:monitor",
+    "predict": "mlops_ci.commands.predict:predict",
     "retrain": "mlops_ci.commands.monitor:retrain",
     "sweep": "mlops_ci.commands.sweep:sweep",
     "metrics": "mlops_ci.commands.metrics:metrics",

@@ -42,6 +42,13 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
+@contextmanager
+def writing_atomic(path: Path) -> Iterator[BinaryIO]:
+    """A binary handle for a file written in pieces: `path` appears whole on success."""
+    with _temporary_beside(path) as (handle, _tmp):
+        yield handle
+
+
 def copy_atomic(source: Path, dest: Path) -> None:
     """Copy `source` to `dest` so that `dest` is either the old file or the whole copy."""
     with _temporary_beside(dest) as (handle, _tmp), source.open("rb") as reader:

@@ -1,0 +1,242 @@
+"""Batch scoring: the model holding a stage (or a given version) scores a table.
+
+The version's commit comes from the registry; the model file at that commit is fetched
+(git or DVC) with its sha256, and its MD5 checked against what `dvc.lock` records there.
+The input is read in record batches of at most `chunk_rows` rows, each predicted and
+written before the next is read, so memory holds one batch whatever the input's size.
+
+The output keeps every input column, then `prediction`, then `proba_<class>` per class
+when the model has `predict_proba`. Provenance (model, version, commit, model sha256,
+input sha256) is in the Parquet file metadata under `mlops_ci.*`; a CSV carries it as
+three trailing columns (`mlops_ci_model`, `mlops_ci_model_version`,
+`mlops_ci_input_sha256`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlops_ci.errors import InputError, RefusedError
+
+if TYPE_CHECKING:
+    from mlops_ci.services.shared.job import Job
+    from mlops_ci.services.shared.registry import Registry
+
+DEFAULT_CHUNK_ROWS = 100_000
+
+
+@dataclass
+class PredictRequest:
+    root: Path
+    model: str
+    input: str
+    output: str
+    job: Job
+    stage: str | None = None
+    version: str | None = None
+    chunk_rows: int = DEFAULT_CHUNK_ROWS
+
+
+@dataclass
+class PredictOutcome:
+    model: str
+    version: str
+    commit: str
+    model_sha256: str
+    input_sha256: str
+    output: str
+    rows: int = 0
+    chunks: int = 0
+    features: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "model_version": self.version,
+            "commit": self.commit,
+            "model_sha256": self.model_sha256,
+            "input_sha256": self.input_sha256,
+            "output": self.output,
+            "rows": self.rows,
+            "chunks": self.chunks,
+        }
+
+
+def resolve_version(
+    reg: Registry, model: str, stage: str | None, version: str | None
+) -> tuple[str, str]:
+    """(version, commit) of the version holding `stage`, or of `version`."""
+    artifact = reg.artifact(model)
+    if artifact is None:
+        raise InputError(f"{model}: no such model in the registry", hint="register a version first")
+    if version is not None:
+        found = artifact.versions.get(version)
+        if found is None:
+            raise InputError(f"{model}: no version {version!r} in the registry")
+        return found.version, found.commit
+    held = artifact.holder(stage or "production")
+    if held is None:
+        raise InputError(
+            f"{model}: no version holds the stage {stage or 'production'!r}",
+            hint="promote a version first, or pass --version",
+        )
+    return str(held.version), str(held.commit)
+
+
+def load_model_at(reg: Registry, model: str, commit: str) -> tuple[Any, str]:
+    """(model object, sha256 of its file) at `commit`; refused when its bytes differ
+    from the MD5 that `dvc.lock` records there. Unpickling runs the project's own file."""
+    from mlops_ci.services.shared.lineage import fetch_model, lineage_at, lock_output
+
+    path = reg.model_config(model).path
+    if not path:
+        raise InputError(f"mlops-ci.yaml: models.{model}.path: expected the model file's path")
+    with tempfile.TemporaryDirectory() as tmp:
+        staged = Path(tmp) / "model"
+        sha, _ = fetch_model(reg, path, commit, staged)
+        data = staged.read_bytes()
+    recorded = lock_output(lineage_at(reg, commit), path)
+    expected = str(recorded.get("hash") or "") if recorded else ""
+    if expected.startswith("md5:") and not expected.endswith(".dir"):
+        actual = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        if actual != expected.removeprefix("md5:"):
+            raise RefusedError(
+                f"{path} at {commit[:12]}: MD5 {actual} differs from {expected} in dvc.lock",
+                hint="the DVC cache or remote holds other bytes than the commit recorded",
+            )
+    try:
+        import joblib
+
+        return joblib.load(io.BytesIO(data)), sha
+    except Exception as exc:
+        raise InputError(
+            f"{path} at {commit[:12]}: not a loadable pickle/joblib model: {exc}"
+        ) from None
+
+
+def feature_columns(model: Any, columns: list[str], target: str | None) -> list[str]:
+    """The columns the model scores: its `feature_names_in_`, else every input column
+    but the target, which must then be as many as `n_features_in_`."""
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None:
+        wanted = [str(n) for n in names]
+        missing = [n for n in wanted if n not in columns]
+        if missing:
+            raise InputError(f"missing column {missing[0]!r} that the model expects")
+        return wanted
+    features = [c for c in columns if c != target]
+    expected = getattr(model, "n_features_in_", None)
+    if isinstance(expected, int) and expected != len(features):
+        raise InputError(
+            f"expected {expected} feature columns (the model's n_features_in_), "
+            f"found {len(features)}" + (f" besides the target {target!r}" if target else "")
+        )
+    return features
+
+
+def _score(model: Any, batch: Any, features: list[str], named: bool) -> Any:
+    """The batch with `prediction` and `proba_<class>` columns appended."""
+    import numpy as np
+    import pyarrow as pa
+
+    try:
+        matrix = np.column_stack(
+            [batch.column(name).to_numpy(zero_copy_only=False).astype(float) for name in features]
+        )
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"feature columns must be numeric: {exc}") from None
+    if named:
+        import pandas as pd
+
+        matrix = pd.DataFrame(matrix, columns=features)
+    out = batch.append_column("prediction", pa.array(np.asarray(model.predict(matrix))))
+    if hasattr(model, "predict_proba"):
+        proba = np.asarray(model.predict_proba(matrix))
+        for i, label in enumerate(getattr(model, "classes_", range(proba.shape[1]))):
+            out = out.append_column(f"proba_{label}", pa.array(proba[:, i]))
+    return out
+
+
+def _provenance(batch: Any, meta: dict[str, str]) -> Any:
+    import pyarrow as pa
+
+    for key in ("model", "model_version", "input_sha256"):
+        batch = batch.append_column(f"mlops_ci_{key}", pa.array([meta[key]] * batch.num_rows))
+    return batch
+
+
+def run_predict(request: PredictRequest) -> PredictOutcome:
+    from mlops_ci.adapters import scoring_io
+    from mlops_ci.adapters.tables import resolve_files, storage_options_from_env
+    from mlops_ci.services.shared.registry import open_registry
+
+    if request.chunk_rows < 1:
+        raise InputError(f"--chunk-rows {request.chunk_rows}: expected a positive number")
+    fmt = scoring_io.output_format(request.output)
+    reg = open_registry(request.root)
+    version, commit = resolve_version(reg, request.model, request.stage, request.version)
+    model, model_sha = load_model_at(reg, request.model, commit)
+    env = request.job.env
+    fs, files = resolve_files(
+        request.input, request.root, storage_options_from_env(request.input, env)
+    )
+    outcome = PredictOutcome(
+        request.model, version, commit, model_sha, scoring_io.sha256_of(fs, files), request.output
+    )
+    meta = {
+        "model": request.model,
+        "model_version": version,
+        "model_commit": commit,
+        "model_sha256": model_sha,
+        "input_sha256": outcome.input_sha256,
+    }
+    target = reg.config.monitor.target
+    options = storage_options_from_env(request.output, env)
+    with scoring_io.table_writer(request.output, request.root, meta, options) as writer:
+        for name in files:
+            _score_file(request, model, (fs, name), writer, outcome, target, fmt == "csv", meta)
+    return outcome
+
+
+def _score_file(  # noqa: PLR0917 - one file's scoring state, kept together
+    request: PredictRequest,
+    model: Any,
+    source: tuple[Any, str],
+    writer: Any,
+    outcome: PredictOutcome,
+    target: str | None,
+    csv: bool,
+    meta: dict[str, str],
+) -> None:
+    import pyarrow as pa
+
+    from mlops_ci.adapters import scoring_io
+
+    fs, name = source
+    total = scoring_io.file_size(fs, name) or None
+
+    def tell(done: int) -> None:
+        request.job.progress.advance(name, done, total)
+
+    named = getattr(model, "feature_names_in_", None) is not None
+    try:
+        for batch in scoring_io.iter_batches(fs, name, request.chunk_rows, tell):
+            if not outcome.features:
+                outcome.features = feature_columns(model, batch.schema.names, target)
+            missing = [c for c in outcome.features if c not in batch.schema.names]
+            if missing:
+                raise InputError(f"missing column {missing[0]!r} that the model expects")
+            scored = _score(model, batch, outcome.features, named)
+            writer.write(_provenance(scored, meta) if csv else scored)
+            outcome.rows += batch.num_rows
+            outcome.chunks += 1
+    except InputError as exc:
+        raise InputError(f"{name}: {exc.message}", file=name, hint=exc.hint) from None
+    except (pa.ArrowException, OSError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{name}: not readable as a table: {reason[:300]}", file=name) from None

@@ -1,0 +1,173 @@
+"""`mlops-ci predict` on the real sample project: a version registered and promoted to
+production through the CLI scores the sample's data in chunks; scikit-learn's own
+`predict` on the same rows is the oracle."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import pickle
+import subprocess
+
+import numpy as np
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from mlops_ci.cli import main
+from mlops_ci.services.shared.sample_project import SampleProject
+
+MODEL = "cancer-classifier"
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    out, err = capsys.readouterr()
+    code = info.value.code
+    return (code if isinstance(code, int) else 1), out, err
+
+
+@pytest.fixture
+def promoted(
+    sample_project: SampleProject,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> SampleProject:
+    monkeypatch.chdir(sample_project.root)
+    for key in ("GITHUB_ACTIONS", "GITHUB_TOKEN", "GITHUB_REPOSITORY"):
+        monkeypatch.delenv(key, raising=False)
+    root = ["--root", str(sample_project.root)]
+    steps = (
+        ["register", MODEL, "--version", "v1.0.0", "--ref", sample_project.main_sha],
+        ["promote", MODEL, "--version", "v1.0.0", "--stage", "staging"],
+        ["promote", MODEL, "--version", "v1.0.0", "--stage", "production"],
+    )
+    for step in steps:
+        code, out, err = run([*step, *root], capsys)
+        assert code == 0, (step, out, err)
+    return sample_project
+
+
+def model_at_main(sample: SampleProject) -> object:
+    raw = subprocess.run(
+        ["dvc", "get", ".", "models/model.pkl", "--rev", sample.main_sha, "-o", "-"],
+        cwd=sample.root, capture_output=True, check=False,
+    )  # fmt: skip
+    if raw.returncode == 0 and raw.stdout:
+        return pickle.loads(raw.stdout)
+    with (sample.root / "models" / "model.pkl").open("rb") as handle:
+        return pickle.load(handle)
+
+
+def features(sample: SampleProject) -> tuple[list[str], np.ndarray]:
+    with (sample.root / "data" / "breast_cancer.csv").open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    header, body = rows[0], rows[1:]
+    matrix = np.array([[float(v) for v in row[:-1]] for row in body])
+    return header, matrix
+
+
+def predict(
+    sample: SampleProject, capsys: pytest.CaptureFixture[str], *extra: str
+) -> tuple[int, str, str]:
+    args = ["predict", MODEL, "--input", "data/breast_cancer.csv", "--root", str(sample.root)]
+    return run([*args, *extra], capsys)
+
+
+def test_predictions_equal_the_models_own_and_carry_provenance(
+    promoted: SampleProject, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = promoted.base / "out.parquet"
+    code, stdout, err = predict(
+        promoted, capsys, "--stage", "production", "--output", str(out), "--json"
+    )
+    assert code == 0, stdout + err
+    outcome = json.loads(stdout)
+    table = pq.read_table(out)
+    header, matrix = features(promoted)
+    model = model_at_main(promoted)
+    expected = model.predict(matrix)  # type: ignore[attr-defined]
+    assert table.num_rows == len(matrix) == outcome["rows"]
+    assert np.array_equal(table.column("prediction").to_numpy(), expected)
+    proba = model.predict_proba(matrix)  # type: ignore[attr-defined]
+    assert np.allclose(table.column("proba_1").to_numpy(), proba[:, 1])
+    assert table.column_names[: len(header)] == header  # input columns kept
+    meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
+    import hashlib
+
+    digest = hashlib.sha256((promoted.root / "data" / "breast_cancer.csv").read_bytes()).hexdigest()
+    assert meta["mlops_ci.model_version"] == "v1.0.0" == outcome["model_version"]
+    assert meta["mlops_ci.input_sha256"] == digest
+    assert meta["mlops_ci.model_commit"] == promoted.main_sha
+    assert meta["mlops_ci.model"] == MODEL
+
+
+def test_small_chunks_give_identical_results_and_csv_output(
+    promoted: SampleProject, capsys: pytest.CaptureFixture[str]
+) -> None:
+    whole, chunked = promoted.base / "whole.parquet", promoted.base / "chunked.parquet"
+    assert predict(promoted, capsys, "--output", str(whole))[0] == 0
+    code, stdout, err = predict(
+        promoted, capsys, "--output", str(chunked), "--chunk-rows", "50", "--json"
+    )
+    assert code == 0, stdout + err
+    assert json.loads(stdout)["chunks"] == 12  # 569 rows, 50 at a time
+    assert pq.read_table(chunked).equals(pq.read_table(whole))
+    as_csv = promoted.base / "out.csv"
+    assert predict(promoted, capsys, "--output", str(as_csv), "--chunk-rows", "100")[0] == 0
+    table = pacsv.read_csv(io.BytesIO(as_csv.read_bytes()))
+    assert set(table.column("mlops_ci_model_version").to_pylist()) == {"v1.0.0"}
+    assert (
+        table.column("prediction").to_pylist()
+        == pq.read_table(whole).column("prediction").to_pylist()
+    )
+
+
+def test_missing_column_is_one_line_exit_1(
+    promoted: SampleProject, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = promoted.root / "data" / "breast_cancer.csv"
+    lines = source.read_text().splitlines()
+    short = promoted.base / "short.csv"
+    short.write_text("\n".join(",".join(line.split(",")[1:]) for line in lines) + "\n")
+    out = promoted.base / "never.parquet"
+    code, _stdout, err = run(
+        [
+            "predict",
+            MODEL,
+            "--input",
+            str(short),
+            "--output",
+            str(out),
+            "--root",
+            str(promoted.root),
+        ],
+        capsys,
+    )
+    assert code == 1
+    first = err.strip().splitlines()[0]
+    assert "short.csv" in first, err
+    assert "expected 30 feature columns" in first, err
+    assert "Traceback" not in err
+    assert not out.exists()
+    assert not list(promoted.base.glob(".never.parquet.*"))
+
+
+def test_no_production_version_and_bad_output_suffix(
+    sample_project: SampleProject, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = ["--root", str(sample_project.root)]
+    code, _, err = run(
+        ["predict", MODEL, "--input", "data/breast_cancer.csv", "--output", "o.parquet", *root],
+        capsys,
+    )
+    assert code == 1
+    assert "cancer-classifier: no such model in the registry" in err
+    code, _, err = run(
+        ["predict", MODEL, "--input", "data/breast_cancer.csv", "--output", "o.json", *root],
+        capsys,
+    )
+    assert code == 1
+    assert "expected a .parquet or .csv name" in err
