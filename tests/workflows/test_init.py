@@ -25,8 +25,8 @@ from mlops_ci.services.shared.sample_project import SampleProject
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 ALL_WORKFLOWS = [
-    "monitor.yml", "on-merge.yml", "pr-report-post.yml", "pr-report.yml", "promote.yml",
-    "release.yml", "retrain.yml", "sweep.yml",
+    "batch-predict.yml", "monitor.yml", "on-merge.yml", "pr-report-post.yml",
+    "pr-report.yml", "promote.yml", "release.yml", "retrain.yml", "sweep.yml",
 ]  # fmt: skip
 
 
@@ -66,7 +66,7 @@ def test_journeys() -> None:
     assert parse_journeys(None) == DEFAULT_JOURNEYS
     assert parse_journeys("pr, monitor,pr") == ("pr", "monitor")
     assert parse_journeys("all") == (
-        "pr", "release", "promote", "monitor", "retrain", "sweep", "on-merge",
+        "pr", "release", "promote", "monitor", "retrain", "sweep", "on-merge", "batch-predict",
     )  # fmt: skip
     with pytest.raises(InputError, match="unknown workflow 'deploy'"):
         parse_journeys("pr,deploy")

@@ -51,10 +51,14 @@ JOURNEYS: dict[str, tuple[str, ...]] = {
     "retrain": ("retrain.yml",),
     "sweep": ("sweep.yml",),
     "on-merge": ("on-merge.yml",),
+    "batch-predict": ("batch-predict.yml",),
 }
 DEFAULT_JOURNEYS: tuple[str, ...] = ("pr", "release", "promote")
 
-_TEMPLATE_CALL = re.compile(r"^(\s*uses: " + re.escape("mlops-ci/mlops-ci/") + r"\S+)@v1$", re.M)
+# Reusable workflows (`mlops-ci/mlops-ci/.github/workflows/x.yml@v1`) and the action.
+_TEMPLATE_CALL = re.compile(
+    r"^(\s*uses: " + re.escape("mlops-ci/mlops-ci") + r"(?:/\S+)?)@v1$", re.M
+)
 _TEMPLATE_RUNS_ON = "      runs-on: ubuntu-latest\n"
 
 
