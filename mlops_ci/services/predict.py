@@ -14,6 +14,7 @@ three trailing columns (`mlops_ci_model`, `mlops_ci_model_version`,
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import tempfile
@@ -150,10 +151,11 @@ def _score(model: Any, batch: Any, features: list[str], named: bool) -> Any:
         )
     except (ValueError, TypeError) as exc:
         raise InputError(f"feature columns must be numeric: {exc}") from None
-    if named:
-        import pandas as pd
+    if named:  # fitted on a DataFrame: scored on one (pandas is there if it was fitted so)
+        import importlib
 
-        matrix = pd.DataFrame(matrix, columns=features)
+        with contextlib.suppress(ImportError):
+            matrix = importlib.import_module("pandas").DataFrame(matrix, columns=features)
     out = batch.append_column("prediction", pa.array(np.asarray(model.predict(matrix))))
     if hasattr(model, "predict_proba"):
         proba = np.asarray(model.predict_proba(matrix))

@@ -5,6 +5,7 @@ production through the CLI scores the sample's data in chunks; scikit-learn's ow
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import pickle
@@ -95,7 +96,6 @@ def test_predictions_equal_the_models_own_and_carry_provenance(
     assert np.allclose(table.column("proba_1").to_numpy(), proba[:, 1])
     assert table.column_names[: len(header)] == header  # input columns kept
     meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
-    import hashlib
 
     digest = hashlib.sha256((promoted.root / "data" / "breast_cancer.csv").read_bytes()).hexdigest()
     assert meta["mlops_ci.model_version"] == "v1.0.0" == outcome["model_version"]
@@ -171,3 +171,25 @@ def test_no_production_version_and_bad_output_suffix(
     )
     assert code == 1
     assert "expected a .parquet or .csv name" in err
+
+
+def test_parquet_input_by_version_in_chunks(
+    promoted: SampleProject, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv_out, pq_out = promoted.base / "from-csv.parquet", promoted.base / "from-pq.parquet"
+    assert predict(promoted, capsys, "--output", str(csv_out))[0] == 0
+    source = promoted.base / "input.parquet"
+    pq.write_table(pacsv.read_csv(promoted.root / "data" / "breast_cancer.csv"), source)
+    args = ["predict", MODEL, "--version", "v1.0.0", "--input", str(source)]
+    code, stdout, err = run(
+        [*args, "--output", str(pq_out), "--chunk-rows", "64", "--root", str(promoted.root)],
+        capsys,
+    )
+    assert code == 0, stdout + err
+    scored = pq.read_table(pq_out)
+    assert scored.num_rows == 569
+    assert scored.column("prediction").equals(pq.read_table(csv_out).column("prediction"))
+    meta = scored.schema.metadata or {}
+    assert (
+        meta[b"mlops_ci.input_sha256"].decode() == hashlib.sha256(source.read_bytes()).hexdigest()
+    )
