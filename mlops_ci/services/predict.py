@@ -14,7 +14,6 @@ three trailing columns (`mlops_ci_model`, `mlops_ci_model_version`,
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import tempfile
@@ -141,21 +140,20 @@ def feature_columns(model: Any, columns: list[str], target: str | None) -> list[
 
 
 def _score(model: Any, batch: Any, features: list[str], named: bool) -> Any:
-    """The batch with `prediction` and `proba_<class>` columns appended."""
+    """The batch with `prediction` and `proba_<class>` columns appended. A model fitted
+    on named columns is given an Arrow table (scikit-learn reads its column names)."""
     import numpy as np
     import pyarrow as pa
 
     try:
-        matrix = np.column_stack(
-            [batch.column(name).to_numpy(zero_copy_only=False).astype(float) for name in features]
-        )
+        columns = [
+            batch.column(name).to_numpy(zero_copy_only=False).astype(float) for name in features
+        ]
     except (ValueError, TypeError) as exc:
         raise InputError(f"feature columns must be numeric: {exc}") from None
-    if named:  # fitted on a DataFrame: scored on one (pandas is there if it was fitted so)
-        import importlib
-
-        with contextlib.suppress(ImportError):
-            matrix = importlib.import_module("pandas").DataFrame(matrix, columns=features)
+    matrix: Any = (
+        pa.table(dict(zip(features, columns, strict=True))) if named else np.column_stack(columns)
+    )
     out = batch.append_column("prediction", pa.array(np.asarray(model.predict(matrix))))
     if hasattr(model, "predict_proba"):
         proba = np.asarray(model.predict_proba(matrix))

@@ -193,3 +193,27 @@ def test_parquet_input_by_version_in_chunks(
     assert (
         meta[b"mlops_ci.input_sha256"].decode() == hashlib.sha256(source.read_bytes()).hexdigest()
     )
+
+
+def test_a_model_fitted_on_named_columns_gets_them_and_names_a_missing_one() -> None:
+    import pyarrow as pa
+    from sklearn.linear_model import LogisticRegression
+
+    from mlops_ci.errors import InputError
+    from mlops_ci.services.predict import _score, feature_columns
+
+    rng = np.random.default_rng(7)
+    train = pa.table({"a": rng.normal(size=200), "b": rng.normal(size=200)})
+    labels = (train.column("a").to_numpy() > train.column("b").to_numpy()).astype(int)
+    model = LogisticRegression().fit(train, labels)
+    # Columns in another order, with an id: the model's names pick and order them.
+    batch = pa.record_batch(
+        {"id": np.arange(200), "b": train["b"].to_numpy(), "a": train["a"].to_numpy()}
+    )
+    wanted = feature_columns(model, batch.schema.names, None)
+    assert wanted == ["a", "b"]
+    scored = _score(model, batch, wanted, named=True)
+    assert scored.column("prediction").to_pylist() == model.predict(train).tolist()
+    assert scored.column_names == ["id", "b", "a", "prediction", "proba_0", "proba_1"]
+    with pytest.raises(InputError, match="missing column 'b' that the model expects"):
+        feature_columns(model, ["id", "a"], None)
