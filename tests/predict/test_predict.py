@@ -217,3 +217,23 @@ def test_a_model_fitted_on_named_columns_gets_them_and_names_a_missing_one() -> 
     assert scored.column_names == ["id", "b", "a", "prediction", "proba_0", "proba_1"]
     with pytest.raises(InputError, match="missing column 'b' that the model expects"):
         feature_columns(model, ["id", "a"], None)
+
+
+def test_fsspec_urls_for_input_and_output(
+    promoted: SampleProject, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import fsspec
+
+    memory = fsspec.filesystem("memory")
+    source = (promoted.root / "data" / "breast_cancer.csv").read_bytes()
+    memory.pipe("/incoming/batch.csv", source)
+    local = promoted.base / "local.parquet"
+    assert predict(promoted, capsys, "--output", str(local))[0] == 0
+    args = ["predict", MODEL, "--input", "memory://incoming/batch.csv"]
+    target = "memory://scored/batch.parquet"
+    code, stdout, err = run([*args, "--output", target, "--root", str(promoted.root)], capsys)
+    assert code == 0, stdout + err
+    scored = pq.read_table(io.BytesIO(memory.cat("/scored/batch.parquet")))
+    assert scored.equals(pq.read_table(local))
+    meta = scored.schema.metadata or {}
+    assert meta[b"mlops_ci.input_sha256"].decode() == hashlib.sha256(source).hexdigest()
