@@ -159,6 +159,33 @@ def _size(fs: Any, name: str) -> int:
         return 0
 
 
+def _float_numbers_reader(handle: IO[bytes], read: Any, parse: Any) -> Any:
+    """A CSV reader that reads every number column as float64.
+
+    Types are inferred from the first block; a column of whole numbers there may hold
+    decimals further down, so numbers are read as float64 from the start. The first
+    block is probed from a copy of its bytes, never by a second reader of the same
+    handle: a streaming reader reads ahead, and two on one handle race.
+    """
+    import io
+
+    import pyarrow as pa
+    from pyarrow import csv
+
+    head = handle.read(CSV_BLOCK_BYTES)
+    handle.seek(0)
+    if len(head) == CSV_BLOCK_BYTES and b"\n" in head:
+        head = head[: head.rfind(b"\n") + 1]  # whole lines only
+    try:
+        probe = csv.open_csv(io.BytesIO(head), read_options=read, parse_options=parse)
+    except pa.ArrowInvalid:
+        # A quoted field with a line break across the cut: let the real reader judge.
+        return csv.open_csv(handle, read_options=read, parse_options=parse)
+    integers = [f.name for f in probe.schema if pa.types.is_integer(f.type)]
+    convert = csv.ConvertOptions(column_types=dict.fromkeys(integers, pa.float64()))
+    return csv.open_csv(handle, read_options=read, parse_options=parse, convert_options=convert)
+
+
 def _csv_batches(handle: IO[bytes], name: str, columns: Sequence[str] | None) -> Iterator[Any]:
     import pyarrow as pa
     from pyarrow import csv
@@ -169,18 +196,12 @@ def _csv_batches(handle: IO[bytes], name: str, columns: Sequence[str] | None) ->
     compressed = codec is not None
     stream = pa.input_stream(handle, compression=codec) if compressed else handle
     read = csv.ReadOptions(block_size=CSV_BLOCK_BYTES)
-    reader = csv.open_csv(stream, read_options=read, parse_options=parse)
+    if compressed or not handle.seekable():
+        reader = csv.open_csv(stream, read_options=read, parse_options=parse)
+    else:
+        reader = _float_numbers_reader(handle, read, parse)
     names = reader.schema.names
     wanted = [c for c in columns if c in names] if columns is not None else None
-    # Types are inferred from the first block; a column of whole numbers there may hold
-    # decimals further down, so numbers are read as float64 from the start.
-    integers = [f.name for f in reader.schema if pa.types.is_integer(f.type)]
-    if integers and not compressed and handle.seekable():
-        handle.seek(0)
-        convert = csv.ConvertOptions(column_types=dict.fromkeys(integers, pa.float64()))
-        reader = csv.open_csv(
-            handle, read_options=read, parse_options=parse, convert_options=convert
-        )
     for batch in reader:
         yield batch.select(wanted) if wanted is not None else batch
 
