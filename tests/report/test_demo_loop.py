@@ -85,7 +85,8 @@ def test_every_step_prints_its_heading_and_one_paragraph(demo_run: tuple[Path, s
     assert str(root / ".mlops-ci" / "report.md") in steps[HEADINGS[1]]
     assert "dvc.lock is current" in steps[HEADINGS[2]]
     assert f"registered as {MODEL_NAME}@v1.1.0, a minor bump from v1.0.0" in steps[HEADINGS[3]]
-    assert "model.pkl, model-card.md" in steps[HEADINGS[4]]
+    for asset in ("model.pkl", "signature.json", "sample.json", "model-card.md", "SHA256SUMS"):
+        assert asset in steps[HEADINGS[4]]
     assert "cancer-classifier#production#4" in steps[HEADINGS[5]]
     assert "DRIFT, 20 of 30 features drifted" in steps[HEADINGS[6]]
     assert "on the branch mlops-ci/retrain/cancer-classifier/" in steps[HEADINGS[7]]
