@@ -77,6 +77,26 @@ def _format_of(name: str) -> str | None:
     return None
 
 
+#: What a stage's data dependency must end with to be read as a table.
+DATA_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq", ".parq", ".csv.gz")
+
+
+def training_tables(fs: Any, deps: Sequence[str]) -> list[str]:
+    """The CSV/Parquet files among a training stage's data deps, on `fs` (a revision's
+    DVC filesystem); a split directory (train/test) gives its training part."""
+    from pathlib import PurePosixPath
+
+    files: list[str] = []
+    for dep in deps:
+        if fs.isdir(dep):
+            inside = sorted(str(p) for p in fs.find(dep) if str(p).endswith(DATA_SUFFIXES))
+            training = [p for p in inside if "train" in PurePosixPath(p).name.lower()]
+            files.extend(training or inside)
+        elif dep.endswith(DATA_SUFFIXES):
+            files.append(dep)
+    return files
+
+
 def resolve_files(
     source: str, root: Path, storage_options: Mapping[str, Any] | None = None
 ) -> tuple[Any, list[str]]:

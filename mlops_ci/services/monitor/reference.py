@@ -7,7 +7,7 @@ import io
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlops_ci.errors import InputError, MlopsCIError
@@ -18,8 +18,6 @@ if TYPE_CHECKING:
     from mlops_ci.adapters.tables import Table
     from mlops_ci.config import Config
     from mlops_ci.services.shared.registry import Registry
-
-_DATA_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq", ".parq", ".csv.gz")
 
 
 @dataclass
@@ -185,16 +183,10 @@ def _auto_reference(
             f"{model_path or 'the model'} with data deps",
             hint="set models.<name>.path, or pass --reference PATH",
         )
+    from mlops_ci.adapters.tables import training_tables
+
     fs = _dvc_fs(root, holder.commit)
-    files: list[str] = []
-    for dep in deps:
-        if fs.isdir(dep):
-            inside = sorted(str(p) for p in fs.find(dep) if str(p).endswith(_DATA_SUFFIXES))
-            # A split directory (train/test): the training part is the reference.
-            training = [p for p in inside if "train" in PurePosixPath(p).name.lower()]
-            files.extend(training or inside)
-        elif dep.endswith(_DATA_SUFFIXES):
-            files.append(dep)
+    files = training_tables(fs, deps)
     if not files:
         raise InputError(
             f"reference `auto`: no CSV or Parquet file among {', '.join(deps)} "
@@ -233,11 +225,13 @@ def locate_reference(
 
 
 def _files_at_commit(fs: Any, source: str, holder: Holder, *, model: str, stage: str) -> list[str]:
+    from mlops_ci.adapters.tables import DATA_SUFFIXES
+
     try:
         if any(c in source for c in "*?["):
             files = sorted(str(p) for p in fs.glob(source))
         elif fs.isdir(source):
-            files = sorted(str(p) for p in fs.find(source) if str(p).endswith(_DATA_SUFFIXES))
+            files = sorted(str(p) for p in fs.find(source) if str(p).endswith(DATA_SUFFIXES))
         elif fs.exists(source):
             files = [source]
         else:

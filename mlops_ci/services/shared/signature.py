@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import warnings
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlops_ci.core.signature import Feature, Signature, as_value, infer_labels, infer_numeric, plain
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 
 SAMPLE_ROWS = 20
 SAMPLE_SEED = 0
-DATA_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq", ".parq", ".csv.gz")
 
 
 class NoSignature(Exception):
@@ -56,6 +55,7 @@ def training_files_at(root: Path, commit: str, model_path: str | None) -> tuple[
     """(DVC filesystem at ``commit``, the training data files of the model there)."""
     from mlops_ci.adapters.dvc import Dvc
     from mlops_ci.adapters.git import Git
+    from mlops_ci.adapters.tables import training_tables
     from mlops_ci.core.dvcfiles import training_data
     from mlops_ci.core.lockfile import read_lock
 
@@ -66,14 +66,7 @@ def training_files_at(root: Path, commit: str, model_path: str | None) -> tuple[
     if not deps:
         raise NoSignature(f"dvc.lock at {commit[:12]} has no stage writing {model_path} with data")
     fs = Dvc(root).fs_at_rev(commit)
-    files: list[str] = []
-    for dep in deps:
-        if fs.isdir(dep):
-            inside = sorted(str(p) for p in fs.find(dep) if str(p).endswith(DATA_SUFFIXES))
-            training = [p for p in inside if "train" in PurePosixPath(p).name.lower()]
-            files.extend(training or inside)
-        elif dep.endswith(DATA_SUFFIXES):
-            files.append(dep)
+    files = training_tables(fs, deps)
     if not files:
         raise NoSignature(f"no CSV or Parquet file among {', '.join(deps)} at {commit[:12]}")
     return fs, files
