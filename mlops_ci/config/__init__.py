@@ -10,7 +10,9 @@ with line numbers, then `dvc.yaml` defaults), `error_messages` turns a validatio
 error into that one line.
 """
 
+from mlops_ci.config.deploy import DeployConfig, InferenceLogConfig
 from mlops_ci.config.error_messages import format_validation_error
+from mlops_ci.config.experiments import ExperimentsConfig, ParamValue
 from mlops_ci.config.loading import (
     CONFIG_FILENAMES,
     MAX_DEPTH,
@@ -24,7 +26,6 @@ from mlops_ci.config.models import (
     SCHEMA_VERSION,
     Config,
     DataConfig,
-    ExperimentsConfig,
     FeatureTest,
     Gate,
     LoadedConfig,
@@ -34,7 +35,6 @@ from mlops_ci.config.models import (
     MonitorConfig,
     OnDrift,
     ParamsConfig,
-    ParamValue,
     PipelineConfig,
     PlotsConfig,
     PromotionPolicy,
@@ -49,9 +49,11 @@ __all__ = [
     "SCHEMA_VERSION",
     "Config",
     "DataConfig",
+    "DeployConfig",
     "ExperimentsConfig",
     "FeatureTest",
     "Gate",
+    "InferenceLogConfig",
     "LoadedConfig",
     "MetricsConfig",
     "ModelCard",

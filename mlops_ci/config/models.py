@@ -12,7 +12,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mlops_ci.config.deploy import DeployConfig
 from mlops_ci.config.evaluation import EvaluationConfig
+from mlops_ci.config.experiments import ExperimentsConfig
 
 SCHEMA_VERSION = 1
 
@@ -295,77 +297,6 @@ class MonitorConfig(_Strict):
         return None if v is None else parse_size(v)
 
 
-ParamValue = str | int | float | bool | None | list[Any]
-
-
-class ExperimentsConfig(_Strict):
-    """Parameter sweeps: `mlops-ci sweep plan | run | merge` (see docs/experiments.md)."""
-
-    grid: dict[str, list[ParamValue]] = Field(
-        default_factory=dict,
-        description="Values per dotted param key (`train.model.max_depth: [3, 5]`); "
-        "every combination is one run.",
-    )
-    sets: list[dict[str, ParamValue]] = Field(
-        default_factory=list,
-        description="Explicit param sets, each one run, after the grid's runs.",
-    )
-    params_file: str | None = Field(
-        None,
-        description="Params file a key without `FILE:` is written to "
-        "(default: the first params file, else `params.yaml`).",
-    )
-    metric: str | None = Field(
-        None,
-        description="Primary metric that ranks the runs (dotted key, optionally `file:key`; "
-        "default: the first gated metric).",
-    )
-    direction: Literal["higher", "lower"] | None = Field(
-        None,
-        description="Which way the primary metric is better (default: its gate's, else higher).",
-    )
-    max_runs: int = Field(
-        20, gt=0, le=256, description="Refuse a sweep with more runs (a matrix holds 256 jobs)."
-    )
-
-    @field_validator("grid")
-    @classmethod
-    def _grid(cls, v: dict[str, list[ParamValue]]) -> dict[str, list[ParamValue]]:
-        import json
-
-        for key, values in v.items():
-            if not values:
-                raise ValueError(f"grid key {key!r} has no values")
-            seen = [json.dumps(x, sort_keys=True, default=str) for x in values]
-            if len(set(seen)) != len(seen):
-                raise ValueError(f"grid key {key!r} lists a value twice")
-        return v
-
-    @field_validator("sets")
-    @classmethod
-    def _sets(cls, v: list[dict[str, ParamValue]]) -> list[dict[str, ParamValue]]:
-        for i, item in enumerate(v):
-            if not item:
-                raise ValueError(f"set {i} is empty")
-        return v
-
-    @field_validator("params_file")
-    @classmethod
-    def _params_file(cls, v: str | None) -> str | None:
-        return None if v is None else _check_repo_path(v)
-
-    @model_validator(mode="after")
-    def _plan_fits(self) -> ExperimentsConfig:
-        if self.grid or self.sets:
-            from mlops_ci.core.experiments import SweepError, plan
-
-            try:
-                plan(self.grid, self.sets, max_runs=self.max_runs)
-            except SweepError as exc:
-                raise ValueError(str(exc)) from None
-        return self
-
-
 class Config(_Strict):
     """The whole of `mlops-ci.yaml`."""
 
@@ -403,6 +334,9 @@ class Config(_Strict):
     evaluation: EvaluationConfig = Field(
         default_factory=EvaluationConfig,
         description="Per-example evaluation rows: bootstrap intervals of metric deltas.",
+    )
+    deploy: DeployConfig = Field(
+        default_factory=DeployConfig, description="Serving, its promotion proof and KServe."
     )
 
     @field_validator("models")
