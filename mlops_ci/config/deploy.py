@@ -43,10 +43,11 @@ class DeployConfig(_Strict):
         4, gt=0, le=64, description="Concurrent clients of the proof's bounded load."
     )
     workers: int = Field(
-        1,
+        0,
         ge=0,
         le=64,
-        description="Inference worker processes of the server (0: in the server's process).",
+        description="Inference worker processes of the server (0: in the server's own "
+        "process, the lowest latency for scikit-learn models; more for CPU-heavy models).",
     )
     image: str | None = Field(
         None,

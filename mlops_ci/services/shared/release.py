@@ -68,7 +68,7 @@ class ReleaseBundle:
     prerelease: bool = False
 
 
-def _safe_dirname(tag: str) -> str:
+def release_dirname(tag: str) -> str:
     return re.sub(r"[^A-Za-z0-9._@=+-]", "_", tag)
 
 
@@ -213,7 +213,7 @@ def build_release(reg: Registry, tag: str, output: Path | None) -> ReleaseBundle
     params = _params_at(reg, commit)
     lineage = lineage_at(reg, commit)
 
-    directory = output or reg.root / ".mlops-ci" / "release" / _safe_dirname(tag)
+    directory = output or reg.root / ".mlops-ci" / "release" / release_dirname(tag)
     directory.mkdir(parents=True, exist_ok=True)
     bundle = ReleaseBundle(
         tag=tag,

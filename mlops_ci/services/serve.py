@@ -1,0 +1,123 @@
+"""Serving a released model over the Open Inference Protocol, on MLServer.
+
+The version (a stage's holder, or a named one) is resolved in the registry, its model
+fetched and checked (`services.shared.model_repository`), then loaded once here, so a
+wrong file or a model that cannot score its own recorded sample fails before any port
+opens, with one line. MLServer then serves the repository in this process until it is
+stopped (Ctrl-C or SIGTERM).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlops_ci.errors import InputError, RefusedError
+
+if TYPE_CHECKING:
+    from mlops_ci.adapters.mlserver import Listen
+    from mlops_ci.services.shared.job import Job
+    from mlops_ci.services.shared.model_repository import ModelRepository
+
+
+@dataclass
+class ServeRequest:
+    root: Path
+    job: Job
+    model: str | None = None
+    stage: str | None = None
+    version: str | None = None
+    release_assets: Path | None = None
+    repository: Path | None = None
+    log: str | None = None
+    no_log: bool = False
+    workers: int | None = None
+    write_only: bool = False
+
+
+def build_repository(request: ServeRequest, dest: Path) -> ModelRepository:
+    """The model repository of the requested version, written into ``dest``."""
+    from mlops_ci.services.shared import model_repository as repo
+    from mlops_ci.services.shared.registry import open_registry
+    from mlops_ci.services.shared.versions import resolve_version
+
+    if not request.model:
+        raise InputError("MODEL: expected the name of a registered model")
+    reg = open_registry(request.root)
+    deploy = reg.config.deploy
+    log_url = None if request.no_log else (request.log or deploy.log.path)
+    if request.release_assets is not None:
+        version = request.version or "unknown"
+        log = {"path": log_url, "sample": deploy.log.sample, "rotate_rows": deploy.log.rotate_rows}
+        workers = deploy.workers if request.workers is None else request.workers
+        return repo.from_release(
+            request.release_assets, request.model, version, dest, log=log, workers=workers
+        )
+    version, commit = resolve_version(reg, request.model, request.stage, request.version)
+    return repo.write_model_repository(
+        reg,
+        request.model,
+        version,
+        commit,
+        dest,
+        log_url=log_url,
+        log_sample=deploy.log.sample,
+        log_rotate_rows=deploy.log.rotate_rows,
+        workers=request.workers,
+    )
+
+
+def check_loads(served: ModelRepository) -> dict[str, Any]:
+    """Load the model as the server will, and score the release's recorded sample:
+    a model that cannot answer its own sample is refused before a port opens."""
+    from mlops_ci.adapters.released_model import load_model, verify
+    from mlops_ci.core.inference import same_outputs
+    from mlops_ci.core.signature import Signature
+
+    verify(served.model_file, served.sha256)
+    signature = Signature.from_dict(served.signature())
+    loaded = load_model(served.model_file, signature)
+    rows = served.sample().get("rows") or []
+    if not rows:
+        return {"sample_rows": 0}
+    columns = {name: [r["inputs"][name] for r in rows] for name in signature.names}
+    predictions, proba = loaded.score(columns)
+    problem = same_outputs([r["outputs"]["predict"] for r in rows], predictions)
+    if problem is None and proba is not None and "predict_proba" in rows[0]["outputs"]:
+        problem = same_outputs([r["outputs"]["predict_proba"] for r in rows], proba)
+    if problem is not None:
+        raise RefusedError(
+            f"{served.model}@{served.version}: the loaded model does not reproduce the "
+            f"release's sample: {problem}",
+            hint="the runtime's libraries differ from the training environment's",
+        )
+    return {"sample_rows": len(rows)}
+
+
+def run_serve(request: ServeRequest, listen: Listen) -> ModelRepository | None:
+    """Write the repository (kept when `request.repository` is given) and serve it,
+    unless `write_only`; returns the repository written, or None after serving."""
+    from mlops_ci.adapters.mlserver import serve_repository
+
+    if request.repository is not None and request.model is None:
+        # An already-written repository (an image's, or the promotion proof's).
+        serve_repository(request.repository, listen, workers=request.workers)
+        return None
+    if request.write_only:
+        if request.repository is None:
+            raise InputError("--write-only: expected --repository DIR to write to")
+        served = build_repository(request, request.repository)
+        check_loads(served)
+        return served
+    with tempfile.TemporaryDirectory(prefix="mlops-ci-serve-") as tmp:
+        dest = request.repository or Path(tmp)
+        served = build_repository(request, dest)
+        check_loads(served)
+        request.job.progress.line(
+            f"serving {served.model} {served.version} (sha256 {served.sha256[:12]}) at "
+            f"http://{listen.host}:{listen.http_port}/v2/models/{served.model}/infer"
+        )
+        serve_repository(dest, listen, workers=request.workers)
+    return None
