@@ -30,6 +30,7 @@ from mlops_ci.adapters.tables import (
     _shown,
     _size,
     _tell,
+    is_data_column,
 )
 from mlops_ci.core.drift_sketch import CategorySketch, NumericSketch, Summary
 from mlops_ci.errors import InputError
@@ -178,7 +179,11 @@ def _stream_one(  # noqa: PLR0917 - one file's streaming state, kept together
         handle.seek(0)
         parquet = pq.ParquetFile(handle, read_dictionary=text, pre_buffer=False)
         rows = max(parquet.metadata.num_rows, 1)
-        for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, use_threads=False):
+        data = [c for c in parquet.schema_arrow.names if is_data_column(c)]
+        batches = parquet.iter_batches(
+            batch_size=PARQUET_BATCH_ROWS, columns=data, use_threads=False
+        )
+        for batch in batches:
             table.add(shown, batch)
             counter.advance(size * batch.num_rows // rows)
         return

@@ -19,6 +19,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from mlops_ci.adapters.inference_log import PROVENANCE_PREFIX
 from mlops_ci.adapters.table_columns import Accumulator, is_text
 from mlops_ci.core.drift import Column
 from mlops_ci.errors import InputError
@@ -58,6 +59,12 @@ def storage_options_from_env(url: str, env: Mapping[str, str]) -> dict[str, Any]
             if env.get(name):
                 return {"client_kwargs": {"endpoint_url": env[name]}}
     return {}
+
+
+def is_data_column(name: str) -> bool:
+    """False for the columns mlops-ci adds (a scored CSV's provenance, the inference
+    log's model, version and time): they describe the rows, they are not data."""
+    return not name.startswith(PROVENANCE_PREFIX)
 
 
 def is_url(source: str) -> bool:
@@ -221,9 +228,11 @@ def _csv_batches(handle: IO[bytes], name: str, columns: Sequence[str] | None) ->
     else:
         reader = _float_numbers_reader(handle, read, parse)
     names = reader.schema.names
-    wanted = [c for c in columns if c in names] if columns is not None else None
+    wanted = [
+        c for c in (names if columns is None else columns) if c in names and is_data_column(c)
+    ]
     for batch in reader:
-        yield batch.select(wanted) if wanted is not None else batch
+        yield batch.select(wanted) if wanted != names else batch
 
 
 def _parquet_file(handle: IO[bytes]) -> Any:
@@ -238,7 +247,8 @@ def _parquet_file(handle: IO[bytes]) -> Any:
 
 def _parquet_columns(parquet: Any, columns: Sequence[str] | None) -> list[str]:
     names: list[str] = parquet.schema_arrow.names
-    return [c for c in columns if c in names] if columns is not None else names
+    asked = names if columns is None else columns
+    return [c for c in asked if c in names and is_data_column(c)]
 
 
 def read_table(
