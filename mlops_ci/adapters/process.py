@@ -313,3 +313,58 @@ def _wait_streamed(
     kill_group(proc.pid, grace=1.0)
     reader.join(10)
     return ChildResult(shown, code, seconds=time.monotonic() - start, tail=list(tail))
+
+
+@dataclass
+class BackgroundChild:
+    """A child that runs while the caller works beside it (a server under test)."""
+
+    proc: subprocess.Popen[bytes]
+    tail: list[str]
+
+    @property
+    def running(self) -> bool:
+        return self.proc.poll() is None
+
+    def last_lines(self, count: int = 5) -> str:
+        return "\n".join(self.tail[-count:])
+
+
+@contextmanager
+def background_child(
+    argv: Sequence[str], *, cwd: Path | str, env: Mapping[str, str], lifetime: float
+) -> Iterator[BackgroundChild]:
+    """Run `argv` in its own process group for the `with` block, at most `lifetime`
+    seconds: on leaving the block (or at the deadline) the whole group is stopped, as
+    `run_child` stops its children. Output (stdout and stderr) is kept, last 40 lines."""
+    _install_handlers()
+    proc = subprocess.Popen(
+        list(argv),
+        cwd=cwd,
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    with _live_lock:
+        _live.add(proc.pid)
+    tail: list[str] = []
+    assert proc.stdout is not None
+    reader = threading.Thread(target=_drain, args=(proc.stdout, None, tail), daemon=True)
+    reader.start()
+    # A caller that hangs must not leave the server behind: the deadline stops it too.
+    watchdog = threading.Timer(lifetime, kill_group, args=(proc.pid,))
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        yield BackgroundChild(proc, tail)
+    finally:
+        watchdog.cancel()
+        kill_group(proc.pid)
+        with _live_lock:
+            _live.discard(proc.pid)
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        reader.join(5)

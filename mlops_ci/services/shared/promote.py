@@ -102,6 +102,8 @@ def promote(
     if not plan.allowed:
         raise _refuse(plan)
     extra: dict[str, Any] = {"previous": plan.previous, "noop": plan.noop}
+    if commit is not None and not plan.noop:
+        extra["proof"] = _prove(reg, plan, commit, context)
     if gates is not None:
         extra["gates"] = gates.results
     if plan.noop:
@@ -124,6 +126,30 @@ def promote(
     )
     outcome.extra["github"] = _record_on_github(reg, outcome, context)
     return outcome
+
+
+def _prove(
+    reg: Registry, plan: PromotionPlan, commit: str, context: RunContext
+) -> dict[str, Any] | None:
+    """Serve the version and prove it (`services.shared.serve_proof`); a refusal is
+    recorded as a failed Deployment (with the figures) when GitHub can be told."""
+    from mlops_ci.services.shared import serve_proof
+
+    if not serve_proof.wanted(reg, plan.model):
+        return None
+    proof = serve_proof.prove(reg, plan.model, plan.version or "", commit)
+    if proof.refusals:
+        if context.token is not None and context.repository:
+            environment = reg.model_config(plan.model).environment_for(plan.stage)
+            serve_proof.record_refusal(context, proof, commit, plan.stage, environment)
+        raise PolicyRefused(
+            f"promotion of {plan.model}@{plan.version} to {plan.stage!r} refused: "
+            + "; ".join(proof.refusals)
+            + f" ({proof.figures()})",
+            hint="the served model must answer its release's sample exactly, in time; "
+            "see docs/serving.md",
+        )
+    return proof.as_dict()
 
 
 def _reproducible_commit(reg: Registry, model: str, version: str | None, stage: str) -> str | None:

@@ -363,14 +363,23 @@ def record_stage_on_github(
             payload=payload,
             description=f"{model} {version} to {outcome.stage}",
         )
-        gh.set_deployment_status(
-            deployment.id, "success", description=f"{model} {version} is in {outcome.stage}"
-        )
+        gh.set_deployment_status(deployment.id, "success", description=_status(outcome))
         info.update(deployment_id=deployment.id, deployment="created")
     notes = refresh_release_notes(gh, reg, model, version, outcome.commit, sha=sha)
     if notes is not None:
         info["release_notes"] = notes
     return info
+
+
+def _status(outcome: TagOutcome) -> str:
+    """The success status: the stage, and the promotion proof's figures when it ran."""
+    from mlops_ci.services.shared.serve_proof import status_text
+
+    text = f"{outcome.model} {outcome.version} is in {outcome.stage}"
+    proof = outcome.extra.get("proof")
+    if isinstance(proof, dict) and proof.get("requests"):
+        text += f"; p95 {proof['p95_ms']:.1f} ms, {proof['throughput']:.0f} req/s"
+    return status_text(text)
 
 
 def model_sha256_at(reg: Registry, model: str, commit: str) -> str:
