@@ -22,12 +22,13 @@ Logging never stops serving: a file that cannot be written is one warning line
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,8 @@ MODEL_COLUMN, VERSION_COLUMN, TIME_COLUMN = LOG_COLUMNS
 PROVENANCE_PREFIX = "mlops_ci_"
 #: The directory of one model's files inside the log's directory.
 MODEL_DIRECTORY_PREFIX = "model="
+#: Parquet schema metadata key: the JSON list of the columns that are the model's outputs.
+OUTPUTS_KEY = b"mlops_ci.outputs"
 
 _log = logging.getLogger("mlops_ci.inference_log")
 
@@ -78,6 +81,7 @@ class InferenceLog:
             raise ValueError(f"sample {sample}: expected a share in (0, 1]")
         if rotate_rows < 1:
             raise ValueError(f"rotate_rows {rotate_rows}: expected a positive number")
+        self.url = url
         self.model = model
         self.version = version
         self.sample = float(sample)
@@ -280,7 +284,9 @@ def _logged_rows(
     columns[MODEL_COLUMN] = pa.array([model] * rows, pa.string())
     columns[VERSION_COLUMN] = pa.array([version] * rows, pa.string())
     columns[TIME_COLUMN] = pa.array([now] * rows, pa.timestamp("us", tz="UTC"))
-    return pa.table(columns)
+    # Which columns the model answered: the monitor never takes them for inputs.
+    outputs_named = json.dumps(outputs.column_names).encode("utf-8")
+    return pa.table(columns, metadata={OUTPUTS_KEY: outputs_named})
 
 
 # --- reading, for the monitor -------------------------------------------------------------
@@ -294,6 +300,19 @@ class LoggedVersion:
     rows: int
     first: datetime | None
     last: datetime | None
+
+
+@dataclass
+class LogSummary:
+    """What an inference log's files say about themselves: the versions that answered
+    (oldest first) and the columns that are the model's outputs."""
+
+    versions: list[LoggedVersion] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return sum(v.rows for v in self.versions)
 
 
 def of_model(files: Sequence[str], model: str) -> list[str]:
@@ -312,25 +331,44 @@ def of_model(files: Sequence[str], model: str) -> list[str]:
     return [name for name, found in tagged.items() if found in (wanted, None)]
 
 
-def logged_versions(fs: Any, files: Sequence[str]) -> list[LoggedVersion]:
-    """The model versions an inference log's Parquet files hold (empty when the files
-    are not an inference log), oldest first. Reads only the version and time columns."""
+def read_log_summary(fs: Any, files: Sequence[str]) -> LogSummary | None:
+    """The summary of the inference log among `files` (None when no file is one).
+
+    Reads each Parquet file's footer and its version and time columns, nothing else.
+    """
     import pyarrow.parquet as pq
 
     seen: dict[str, list[Any]] = {}
+    outputs: list[str] = []
     for name in files:
         if not name.lower().endswith(".parquet"):
             continue
         with open(name, "rb") if fs is None else fs.open(name, "rb") as handle:
             parquet = pq.ParquetFile(handle)
-            if VERSION_COLUMN not in parquet.schema_arrow.names:
+            schema = parquet.schema_arrow
+            if VERSION_COLUMN not in schema.names:
                 continue
-            has_time = TIME_COLUMN in parquet.schema_arrow.names
+            for column in _outputs_of(schema):
+                if column not in outputs:
+                    outputs.append(column)
+            has_time = TIME_COLUMN in schema.names
             wanted = [VERSION_COLUMN, TIME_COLUMN] if has_time else [VERSION_COLUMN]
             for batch in parquet.iter_batches(columns=wanted, batch_size=262_144):
                 _count_versions(batch, has_time, seen)
+    if not seen:
+        return None
     found = [LoggedVersion(v, int(r), first, last) for v, (r, first, last) in seen.items()]
-    return sorted(found, key=lambda f: (f.first is None, f.first or datetime.min, f.version))
+    found.sort(key=lambda f: (f.first is None, f.first or datetime.min.replace(tzinfo=UTC)))
+    return LogSummary(found, outputs)
+
+
+def _outputs_of(schema: Any) -> list[str]:
+    raw = (schema.metadata or {}).get(OUTPUTS_KEY)
+    try:
+        named = json.loads(raw) if raw else []
+    except ValueError:
+        return []
+    return [str(n) for n in named] if isinstance(named, list) else []
 
 
 def _count_versions(batch: Any, has_time: bool, seen: dict[str, list[Any]]) -> None:

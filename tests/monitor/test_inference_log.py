@@ -20,9 +20,9 @@ import pytest
 from mlops_ci.adapters.inference_log import (
     LOG_COLUMNS,
     InferenceLog,
-    logged_versions,
     model_directory,
     of_model,
+    read_log_summary,
 )
 from mlops_ci.adapters.tables import read_table, resolve_files
 
@@ -178,7 +178,9 @@ def test_memory_url(tmp_path: Path) -> None:
     table = read_table(url, root=tmp_path)
     assert len(files) == 3
     assert table.rows == 10
-    assert logged_versions(fs, files)[0].rows == 10
+    summary = read_log_summary(fs, files)
+    assert summary is not None
+    assert summary.rows == 10
     fs.rm(url.removeprefix("memory://"), recursive=True)
 
 
@@ -284,7 +286,10 @@ def test_versions_are_read_back_with_their_rows_and_times(tmp_path: Path) -> Non
         new.record(*batch(5))
         new.record(*batch(2))
     _, files = resolve_files(str(tmp_path), tmp_path)
-    found = logged_versions(None, files)
+    summary = read_log_summary(None, files)
+    assert summary is not None
+    assert summary.outputs == ["prediction", "proba_0", "proba_1"]
+    found = summary.versions
     assert [(v.version, v.rows) for v in found] == [("v1.0.0", 3), ("v1.1.0", 7)]
     assert found[0].first is not None
     assert found[1].last is not None
@@ -301,6 +306,8 @@ def test_files_of_other_models_are_left_out(tmp_path: Path) -> None:
     assert len(mine) == 1
     assert f"/{model_directory(MODEL)}/" in mine[0]
     assert model_directory("churn/model") == "model=churn_model"
+    pq.write_table(pa.table({"x": [1.0]}), tmp_path / "data.parquet")
+    assert read_log_summary(None, [str(tmp_path / "data.parquet")]) is None
     plain = [str(tmp_path / "data.csv")]
     assert of_model(plain, MODEL) == plain
 
