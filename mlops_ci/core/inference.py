@@ -253,9 +253,11 @@ def same_outputs(expected: Any, actual: Any, *, tolerance: float = 1e-9) -> str 
         if isinstance(expected, bool) or isinstance(actual, bool):
             return None if expected == actual else f"expected {expected!r}, got {actual!r}"
         e, a = float(expected), float(actual)
-        if math.isnan(e) and math.isnan(a):
+        # Equal infinities differ by NaN, so equality is asked first.
+        if e == a or (math.isnan(e) and math.isnan(a)):
             return None
-        if abs(e - a) <= tolerance * max(1.0, abs(e)):
+        # Beside an infinity a relative tolerance is infinite too: it must be exact.
+        if math.isfinite(e) and abs(e - a) <= tolerance * max(1.0, abs(e)):
             return None
         return f"expected {e!r}, got {a!r} (difference {abs(e - a):.3g})"
     return None if expected == actual else f"expected {expected!r}, got {actual!r}"
