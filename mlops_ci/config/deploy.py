@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class _Strict(BaseModel):
@@ -28,10 +30,12 @@ class InferenceLogConfig(_Strict):
 class DeployConfig(_Strict):
     """Serving: the promotion proof, the server, the KServe manifest and the log."""
 
-    prove: bool = Field(
-        True,
-        description="Before a promotion, start the server from the release, replay its "
-        "recorded sample (outputs must equal within 1e-9) and measure latency.",
+    prove: Literal["auto", "required", "off"] = Field(
+        "auto",
+        description="Before a promotion, serve the version from its release, replay its "
+        "recorded sample (outputs equal within 1e-9) and measure latency. `auto`: when the "
+        "version can be served (a model file and a signature); `required`: refuse one that "
+        "cannot; `off`. `true`/`false` mean `required`/`off`.",
     )
     max_p95_ms: float | None = Field(
         None, gt=0, description="Refuse a promotion whose proof's p95 latency is above this."
@@ -64,6 +68,13 @@ class DeployConfig(_Strict):
         default_factory=InferenceLogConfig,
         description="Inference log of the server and of `predict`, read by `monitor`.",
     )
+
+    @field_validator("prove", mode="before")
+    @classmethod
+    def _prove(cls, v: object) -> object:
+        if v is True:
+            return "required"
+        return "off" if v is False else v
 
     @model_validator(mode="after")
     def _replicas_ordered(self) -> DeployConfig:

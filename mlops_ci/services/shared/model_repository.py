@@ -46,6 +46,10 @@ _NOT_MODEL = frozenset(
 )
 
 
+class CannotServe(InputError):
+    """The version has no signature to check requests against (one line why)."""
+
+
 @dataclass
 class ModelRepository:
     """A written model repository and what it serves."""
@@ -107,12 +111,32 @@ def _extra(repo: ModelRepository, log: dict[str, Any] | None, max_rows: int) -> 
     return extra
 
 
-def _release_sums(reg: Registry, tag: str) -> dict[str, str]:
-    """The sha256 per asset of a release built in this checkout (empty if none)."""
+def _release_dir(reg: Registry, tag: str) -> Path:
     from mlops_ci.services.shared.release import release_dirname
 
-    sums = reg.root / ".mlops-ci" / "release" / release_dirname(tag) / "SHA256SUMS"
+    return reg.root / ".mlops-ci" / "release" / release_dirname(tag)
+
+
+def _release_sums(reg: Registry, tag: str) -> dict[str, str]:
+    """The sha256 per asset of a release built in this checkout (empty if none)."""
+    sums = _release_dir(reg, tag) / "SHA256SUMS"
     return read_sums(sums) if sums.is_file() else {}
+
+
+def _recorded(reg: Registry, tag: str) -> dict[str, bytes] | None:
+    """The signature and sample the release of ``tag`` recorded, when it was built in
+    this checkout (as the promote workflow does just before): what the server must
+    answer is what the release recorded, not what this machine computes today."""
+    sums = _release_sums(reg, tag)
+    if "signature.json" not in sums or "sample.json" not in sums:
+        return None
+    out: dict[str, bytes] = {}
+    for name in ("signature.json", "sample.json"):
+        data = (_release_dir(reg, tag) / name).read_bytes()
+        if hashlib.sha256(data).hexdigest() != sums[name]:
+            raise RefusedError(f"{tag}: the release's {name} differs from its SHA256SUMS")
+        out[name] = data
+    return out
 
 
 def read_sums(path: Path) -> dict[str, str]:
@@ -179,15 +203,18 @@ def write_model_repository(
             raise RefusedError(
                 f"{path} at {commit[:12]}: sha256 {sha} differs from the release's {released}"
             )
-        try:
-            made = signature_at(reg, commit, path, staged, target=reg.config.monitor.target)
-        except NoSignature as exc:
-            raise InputError(
-                f"{model}@{version}: no signature to check requests against: {exc}",
-                hint="the server needs the training data the release's signature is made from",
-            ) from None
+        assets = _recorded(reg, f"{model}@{version}")
+        if assets is None:
+            try:
+                made = signature_at(reg, commit, path, staged, target=reg.config.monitor.target)
+            except NoSignature as exc:
+                raise CannotServe(
+                    f"{model}@{version}: no signature to check requests against: {exc}",
+                    hint="the server needs the training data its signature is made from",
+                ) from None
+            assets = made.files()
         shutil.move(str(staged), model_file)
-    for name, data in made.files().items():
+    for name, data in assets.items():
         write_bytes_atomic(directory / name, data)
     repo = ModelRepository(dest, model, version, model_file, sha)
     log = {"path": log_url, "sample": log_sample, "rotate_rows": log_rotate_rows}

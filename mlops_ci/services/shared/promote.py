@@ -137,7 +137,15 @@ def _prove(
 
     if not serve_proof.wanted(reg, plan.model):
         return None
-    proof = serve_proof.prove(reg, plan.model, plan.version or "", commit)
+    try:
+        proof = serve_proof.prove(reg, plan.model, plan.version or "", commit)
+    except serve_proof.CannotServe as exc:
+        if reg.config.deploy.prove == "required":
+            raise PolicyRefused(
+                f"promotion of {plan.model}@{plan.version} to {plan.stage!r} refused: "
+                f"deploy.prove is required and the version cannot be served: {exc}"
+            ) from None
+        return {"skipped": str(exc)}
     if proof.refusals:
         if context.token is not None and context.repository:
             environment = reg.model_config(plan.model).environment_for(plan.stage)

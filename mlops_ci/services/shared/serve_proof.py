@@ -22,8 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlops_ci.services.shared.model_repository import CannotServe
+
 if TYPE_CHECKING:
     from mlops_ci.services.shared.registry import Registry
+
+__all__ = ["CannotServe", "Proof", "prove", "record_refusal", "wanted"]
 
 #: The server must be ready within this long (MLServer starts in 2-5 s).
 START_SECONDS = 90.0
@@ -118,9 +122,9 @@ def _need_runtime() -> None:
 
 
 def wanted(reg: Registry, model: str) -> bool:
-    """Whether a promotion of ``model`` is proved: `deploy.prove`, and a model file to
-    serve (a registry of files without one has nothing to start)."""
-    return bool(reg.config.deploy.prove and reg.model_config(model).path)
+    """Whether a promotion of ``model`` is proved: `deploy.prove` is not `off`, and
+    there is a model file to serve (a registry of other artifacts has nothing to start)."""
+    return reg.config.deploy.prove != "off" and bool(reg.model_config(model).path)
 
 
 def prove(reg: Registry, model: str, version: str, commit: str) -> Proof:
@@ -141,8 +145,7 @@ def prove(reg: Registry, model: str, version: str, commit: str) -> Proof:
         signature = Signature.from_dict(repo.signature())
         proof.sample_rows = len(rows)
         if not rows:
-            proof.refusals.append("the release recorded no sample to replay")
-            return proof
+            raise CannotServe(f"{model}@{version}: the release recorded no sample to replay")
         host, port = "127.0.0.1", free_port()
         argv = python_command(
             "-m", "mlops_ci", "serve", "--repository", str(repo.root),
