@@ -12,8 +12,9 @@ Pure: no I/O except reading the packaged templates.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from markupsafe import Markup
@@ -43,6 +44,16 @@ class DataShown:
 
 
 @dataclass(frozen=True)
+class ServedVersion:
+    """A model version whose answers the current data (an inference log) holds."""
+
+    version: str
+    rows: int
+    first: datetime | None = None
+    last: datetime | None = None
+
+
+@dataclass(frozen=True)
 class DriftFindings:
     """What one monitoring run of one model found, as the report shows it."""
 
@@ -57,6 +68,8 @@ class DriftFindings:
     current: DataShown
     generated_at: str
     run_url: str | None = None
+    #: The versions that answered the current data, when it is an inference log.
+    served: tuple[ServedVersion, ...] = ()
 
 
 def fmt(value: float | None, digits: int = 4) -> str:
@@ -207,6 +220,30 @@ def _source_context(source: DataShown) -> dict[str, Any]:
     }
 
 
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment is not None else "?"
+
+
+def served_line(served: Sequence[ServedVersion], holder: str | None = None) -> str:
+    """`Served version: `v1.2.0` (1,234 logged rows, 2026-03-01 12:00 – 2026-03-02
+    09:14 UTC)`, for every version an inference log holds; empty when there is none.
+    Says so when the stage holder is not among them (drift is measured against the
+    holder's training data)."""
+    if not served:
+        return ""
+    parts = []
+    for v in served:
+        period = ""
+        if v.first is not None or v.last is not None:
+            period = f", {_when(v.first)} – {_when(v.last)} UTC"
+        parts.append(f"{md_code(v.version, 80)} ({v.rows:,} logged rows{period})")
+    label = "Served version" if len(served) == 1 else "Served versions"
+    line = f"{label}: {'; '.join(parts)}"
+    if holder and holder not in {v.version for v in served}:
+        line += f"; the stage is now held by {md_code(holder, 80)}"
+    return line
+
+
 def _counts(findings: DriftFindings) -> dict[str, Any]:
     """The numbers the report and the issue both state."""
     report = findings.drift
@@ -221,6 +258,8 @@ def _counts(findings: DriftFindings) -> dict[str, Any]:
         "quality": _quality_context(findings.quality),
         "generated_at": findings.generated_at,
         "run_url": Markup(findings.run_url) if findings.run_url else "",  # noqa: S704
+        # Version names are escaped by md_code in served_line.
+        "served": Markup(served_line(findings.served, findings.version)),  # noqa: S704
     }
 
 

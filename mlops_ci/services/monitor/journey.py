@@ -5,18 +5,20 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlops_ci.core.drift import DriftReport, FeatureRule, detect_drift
 from mlops_ci.errors import InputError, MlopsCIError
+from mlops_ci.report.drift import ServedVersion
 from mlops_ci.services.monitor.quality import model_quality
 from mlops_ci.services.monitor.reference import (
     Holder,
     Located,
     estimated_bytes,
+    inference_log_of,
     locate_current,
     locate_reference,
     read_located,
@@ -32,6 +34,7 @@ from mlops_ci.services.monitor.request import (
 )
 
 if TYPE_CHECKING:
+    from mlops_ci.adapters.inference_log import LogSummary
     from mlops_ci.adapters.tables import Table
     from mlops_ci.config import Config
     from mlops_ci.config.models import MonitorConfig
@@ -93,13 +96,16 @@ def _safe_dir(model: str) -> str:
 
 
 def _features(
-    monitor: MonitorConfig, reference: Iterable[str], current: Iterable[str]
+    monitor: MonitorConfig,
+    reference: Iterable[str],
+    current: Iterable[str],
+    outputs: Collection[str] = (),
 ) -> list[str]:
-    """The monitored features (default: every column but the label and the prediction,
-    reference columns first)."""
+    """The monitored features (default: every column but the label, the prediction and
+    the model's outputs an inference log names, reference columns first)."""
     if monitor.features:
         return list(monitor.features)
-    excluded = {monitor.target, monitor.prediction} - {None}
+    excluded = ({monitor.target, monitor.prediction} - {None}) | set(outputs)
     features = [n for n in reference if n not in excluded]
     features += [n for n in current if n not in excluded and n not in features]
     return features
@@ -112,12 +118,14 @@ def _rules(monitor: MonitorConfig) -> dict[str, FeatureRule]:
     }
 
 
-def _compare(monitor: MonitorConfig, reference: Table, current: Table) -> DriftReport:
+def _compare(
+    monitor: MonitorConfig, reference: Table, current: Table, outputs: Collection[str]
+) -> DriftReport:
     """Per-feature drift of the monitored features on the whole tables."""
     return detect_drift(
         reference.columns,
         current.columns,
-        features=_features(monitor, reference.columns, current.columns),
+        features=_features(monitor, reference.columns, current.columns, outputs),
         tests=_rules(monitor),
         drift_share=monitor.drift_share,
         workers=min(4, os.cpu_count() or 1),
@@ -125,17 +133,20 @@ def _compare(monitor: MonitorConfig, reference: Table, current: Table) -> DriftR
 
 
 def _streamed(
-    request: MonitorRequest, monitor: MonitorConfig, ref: Located, cur: Located
+    request: MonitorRequest,
+    monitor: MonitorConfig,
+    located: tuple[Located, Located],
+    outputs: Collection[str],
 ) -> tuple[DriftReport, DataSource, DataSource]:
     """Per-feature drift from summaries streamed batch by batch (see core.drift_sketch)."""
     from mlops_ci.core.drift_sketch import detect_drift_sketched
 
-    reference, ref_info = summarise_located(request, ref)
-    current, cur_info = summarise_located(request, cur)
+    reference, ref_info = summarise_located(request, located[0])
+    current, cur_info = summarise_located(request, located[1])
     report = detect_drift_sketched(
         reference.columns,
         current.columns,
-        features=_features(monitor, reference.columns, current.columns),
+        features=_features(monitor, reference.columns, current.columns, outputs),
         tests=_rules(monitor),
         drift_share=monitor.drift_share,
     )
@@ -149,11 +160,12 @@ def _exact(  # noqa: PLR0917 - the model's run, and where its data is
     model: str,
     holder: Holder | None,
     located: tuple[Located, Located],
+    outputs: Collection[str],
 ) -> tuple[DriftReport, QualityReport | None, str | None, DataSource, DataSource]:
     """Both tables in memory: exact drift, and model quality where labels exist."""
     reference, ref_info = read_located(request, located[0])
     current, cur_info = read_located(request, located[1])
-    report = _compare(config.monitor, reference, current)
+    report = _compare(config.monitor, reference, current, outputs)
     quality, note = model_quality(
         request,
         config,
@@ -222,16 +234,18 @@ def monitor_model(
         config=config,
         stage=stage,
     )
-    cur_at = locate_current(request, current_source)
+    # An inference log: this model's files, its served versions and its outputs.
+    cur_at, log = inference_log_of(locate_current(request, current_source), model)
+    outputs = log.outputs if log else []
     budget = _budget(monitor)
     needed = estimated_bytes(ref_at) + estimated_bytes(cur_at)
     if needed > budget:
         # Beyond memory: summaries instead of columns; quality needs every row.
-        report, ref_info, cur_info = _streamed(request, monitor, ref_at, cur_at)
+        report, ref_info, cur_info = _streamed(request, monitor, (ref_at, cur_at), outputs)
         quality, quality_note = None, _streamed_note(monitor, needed, budget)
     else:
         report, quality, quality_note, ref_info, cur_info = _exact(
-            request, config, registry, model, holder, (ref_at, cur_at)
+            request, config, registry, model, holder, (ref_at, cur_at), outputs
         )
     _require_comparison(report, quality is not None, current_source)
     context = request.job.context
@@ -247,9 +261,16 @@ def monitor_model(
         current=cur_info,
         generated_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
         run_url=context.run_url if context.on_runner and context.run_id else None,
+        served=_served(log),
     )
     _publish(request, config, outcome, directory)
     return outcome
+
+
+def _served(log: LogSummary | None) -> tuple[ServedVersion, ...]:
+    if log is None:
+        return ()
+    return tuple(ServedVersion(v.version, v.rows, v.first, v.last) for v in log.versions)
 
 
 def _publish(

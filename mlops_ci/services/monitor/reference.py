@@ -14,6 +14,7 @@ from mlops_ci.errors import InputError, MlopsCIError
 from mlops_ci.services.monitor.request import DataSource, MonitorRequest
 
 if TYPE_CHECKING:
+    from mlops_ci.adapters.inference_log import LogSummary
     from mlops_ci.adapters.table_stream import SummaryTable
     from mlops_ci.adapters.tables import Table
     from mlops_ci.config import Config
@@ -74,6 +75,32 @@ def locate_current(request: MonitorRequest, source: str) -> Located:
     options = storage_options_from_env(source, request.job.env)
     fs, files = resolve_files(source, root, options)
     return Located(source, fs, files, relative(files, root))
+
+
+def inference_log_of(located: Located, model: str) -> tuple[Located, LogSummary | None]:
+    """The current data narrowed to `model`'s files when it is an inference log of
+    several models, and what the log says (served versions, output columns); None
+    when it is not an inference log."""
+    import pyarrow as pa
+
+    from mlops_ci.adapters.inference_log import model_directory, of_model, read_log_summary
+
+    files = of_model(located.files, model)
+    if not files:
+        raise InputError(
+            f"{located.source}: no inference log of {model!r} "
+            f"(expected a {model_directory(model)}/ directory)",
+            file=located.source,
+        )
+    if len(files) != len(located.files):
+        kept = set(files)
+        shown = [s for f, s in zip(located.files, located.shown, strict=True) if f in kept]
+        located = Located(located.source, located.fs, files, shown, located.revision)
+    try:
+        summary = read_log_summary(located.fs, files)
+    except (pa.ArrowException, OSError, ValueError):
+        summary = None  # the table reader names the unreadable file
+    return located, summary
 
 
 def read_located(request: MonitorRequest, located: Located) -> tuple[Table, DataSource]:

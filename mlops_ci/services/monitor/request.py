@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from mlops_ci.core.drift import DriftReport, FeatureDrift
 from mlops_ci.core.quality import QualityReport
-from mlops_ci.report.drift import DataShown, DriftFindings
+from mlops_ci.report.drift import DataShown, DriftFindings, ServedVersion
 
 if TYPE_CHECKING:
     from mlops_ci.adapters.tables import ReadProgress
@@ -89,6 +89,8 @@ class MonitorOutcome:
     files: list[str] = field(default_factory=list)
     github: GitHubOutcome | None = None
     run_url: str | None = None
+    #: The versions that answered the current data, when it is an inference log.
+    served: tuple[ServedVersion, ...] = ()
 
     @property
     def attention(self) -> bool:
@@ -109,6 +111,7 @@ class MonitorOutcome:
             current=self.current.shown(),
             generated_at=self.generated_at,
             run_url=self.run_url,
+            served=self.served,
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -189,6 +192,18 @@ def _source_json(source: DataSource) -> dict[str, Any]:
     }
 
 
+def _served_json(served: tuple[ServedVersion, ...]) -> list[dict[str, Any]]:
+    return [
+        {
+            "version": v.version,
+            "rows": v.rows,
+            "first": v.first.isoformat() if v.first else None,
+            "last": v.last.isoformat() if v.last else None,
+        }
+        for v in served
+    ]
+
+
 def drift_json(outcome: MonitorOutcome) -> dict[str, Any]:
     """The documented, versioned drift.json (see docs/monitoring.md)."""
     report = outcome.drift
@@ -202,6 +217,7 @@ def drift_json(outcome: MonitorOutcome) -> dict[str, Any]:
         "commit": outcome.commit,
         "reference": _source_json(outcome.reference),
         "current": _source_json(outcome.current),
+        "served_versions": _served_json(outcome.served),
         "method": report.method,
         "dataset_drift": report.dataset_drift,
         "drift_share": report.drift_share,
