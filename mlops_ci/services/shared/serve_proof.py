@@ -95,18 +95,28 @@ def _answer_problem(row: dict[str, Any], answer: dict[str, Any]) -> str | None:
 
 def _replay(client: Any, path: str, rows: list[dict[str, Any]], signature: Any) -> str | None:
     """Send the whole sample in one request; where it differs from the release's."""
-    from mlops_ci.core.inference import request_body, same_outputs
+    from mlops_ci.core.inference import request_body
 
     columns = {name: [r["inputs"][name] for r in rows] for name in signature.names}
     status, answer = client.request("POST", path, request_body(columns, signature))
     if status != 200 or not isinstance(answer, dict):
         return f"the sample's request was answered HTTP {status}: {answer}"
     outputs = {o.get("name"): o.get("data") for o in answer.get("outputs") or []}
-    problem = same_outputs([r["outputs"]["predict"] for r in rows], outputs.get("predict"))
-    if problem is None and "predict_proba" in rows[0]["outputs"]:
-        flat = [p for r in rows for p in r["outputs"]["predict_proba"]]
-        problem = same_outputs(flat, outputs.get("predict_proba"), tolerance=TOLERANCE)
-    return None if problem is None else f"predictions differ from the release's sample: {problem}"
+    predicted, proba = outputs.get("predict") or [], outputs.get("predict_proba") or []
+    width = len(proba) // len(rows) if rows else 0
+    for index, row in enumerate(rows):
+        one = {"outputs": [{"name": "predict", "data": predicted[index : index + 1]}]}
+        if proba:
+            one["outputs"].append(
+                {"name": "predict_proba", "data": proba[index * width : (index + 1) * width]}
+            )
+        problem = _answer_problem(row, one)
+        if problem is not None:
+            return (
+                f"predictions differ from the release's sample: sample row {index} "
+                f"(data row {row.get('row')}): {problem}"
+            )
+    return None
 
 
 def _need_runtime() -> None:
