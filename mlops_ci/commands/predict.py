@@ -36,6 +36,18 @@ from mlops_ci.commands.options import root_option
     show_default=True,
     help="Rows scored at a time: memory holds one chunk whatever the input's size.",
 )
+@click.option(
+    "--log",
+    "log",
+    metavar="URL",
+    help="Inference log directory (local path or fsspec URL) the scored feature columns "
+    "and outputs go to, for `monitor --current` (default: deploy.log.path).",
+)
+@click.option(
+    "--no-log",
+    is_flag=True,
+    help="Log nothing to the inference log, even if deploy.log.path is set.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 @root_option()
 def predict(  # noqa: PLR0917 - one parameter per option
@@ -45,6 +57,8 @@ def predict(  # noqa: PLR0917 - one parameter per option
     input_: str,
     output: str,
     chunk_rows: int,
+    log: str | None,
+    no_log: bool,
     as_json: bool,
     root: Path,
 ) -> None:
@@ -59,6 +73,8 @@ def predict(  # noqa: PLR0917 - one parameter per option
 
     if stage and version:
         raise InputError("--stage and --version: give one of them, not both")
+    if log and no_log:
+        raise InputError("--log and --no-log: give one of them, not both")
     with command_job(quiet=as_json) as job:
         outcome = run_predict(
             PredictRequest(
@@ -70,6 +86,8 @@ def predict(  # noqa: PLR0917 - one parameter per option
                 stage=stage,
                 version=version,
                 chunk_rows=chunk_rows,
+                log=log,
+                no_log=no_log,
             )
         )
         if job.on_runner:
@@ -82,3 +100,8 @@ def predict(  # noqa: PLR0917 - one parameter per option
         f"{outcome.model} {outcome.version} ({outcome.commit[:12]}) scored {outcome.rows:,} rows "
         f"in {outcome.chunks} chunk(s)\ninput sha256 {outcome.input_sha256}\nwrote {outcome.output}"
     )
+    if outcome.log is not None:
+        dropped = (
+            f" ({outcome.log_dropped:,} rows could not be written)" if outcome.log_dropped else ""
+        )
+        echo(f"logged {outcome.logged:,} rows to {outcome.log}{dropped}")

@@ -10,6 +10,10 @@ when the model has `predict_proba`. Provenance (model, version, commit, model sh
 input sha256) is in the Parquet file metadata under `mlops_ci.*`; a CSV carries it as
 three trailing columns (`mlops_ci_model`, `mlops_ci_model_version`,
 `mlops_ci_input_sha256`).
+
+With an inference log (`--log`, or `deploy.log.path` in mlops-ci.yaml) each chunk's
+feature columns and outputs also go to `adapters.inference_log`, sampled and rotated
+as `deploy.log` says, for `monitor --current` to read.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 from mlops_ci.errors import InputError, RefusedError
 
 if TYPE_CHECKING:
+    from mlops_ci.adapters.inference_log import InferenceLog
+    from mlops_ci.config import Config
     from mlops_ci.services.shared.job import Job
     from mlops_ci.services.shared.registry import Registry
 
@@ -40,6 +46,10 @@ class PredictRequest:
     stage: str | None = None
     version: str | None = None
     chunk_rows: int = DEFAULT_CHUNK_ROWS
+    #: Inference log directory (path or fsspec URL); None: `deploy.log.path`, if set.
+    log: str | None = None
+    #: Log nothing, whatever `deploy.log.path` says.
+    no_log: bool = False
 
 
 @dataclass
@@ -53,6 +63,10 @@ class PredictOutcome:
     rows: int = 0
     chunks: int = 0
     features: list[str] = field(default_factory=list)
+    #: The inference log's directory, the rows it kept and those it could not write.
+    log: str | None = None
+    logged: int = 0
+    log_dropped: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +78,9 @@ class PredictOutcome:
             "output": self.output,
             "rows": self.rows,
             "chunks": self.chunks,
+            "log": self.log,
+            "logged_rows": self.logged,
+            "log_dropped_rows": self.log_dropped,
         }
 
 
@@ -170,6 +187,17 @@ def _provenance(batch: Any, meta: dict[str, str]) -> Any:
     return batch
 
 
+def _columns(batch: Any, names: list[str]) -> Any:
+    import pyarrow as pa
+
+    return pa.Table.from_batches([batch.select(names)])
+
+
+def _outputs(scored: Any, batch: Any) -> Any:
+    """The columns scoring added: `prediction` and `proba_<class>`."""
+    return _columns(scored, scored.schema.names[batch.num_columns :])
+
+
 def run_predict(request: PredictRequest) -> PredictOutcome:
     from mlops_ci.adapters import scoring_io
     from mlops_ci.adapters.tables import resolve_files, storage_options_from_env
@@ -197,17 +225,46 @@ def run_predict(request: PredictRequest) -> PredictOutcome:
     }
     target = reg.config.monitor.target
     options = storage_options_from_env(request.output, env)
-    with scoring_io.table_writer(request.output, request.root, meta, options) as writer:
-        for name in files:
-            _score_file(request, model, (fs, name), writer, outcome, target, fmt == "csv", meta)
+    log = _inference_log(request, reg.config, version)
+    try:
+        with scoring_io.table_writer(request.output, request.root, meta, options) as writer:
+            for name in files:
+                _score_file(
+                    request, model, (fs, name), (writer, log), outcome, target, fmt == "csv", meta
+                )
+    finally:
+        if log is not None:
+            log.close()
+            outcome.log, outcome.logged, outcome.log_dropped = log.url, log.written, log.dropped
     return outcome
+
+
+def _inference_log(request: PredictRequest, config: Config, version: str) -> InferenceLog | None:
+    """The inference log the scored chunks go to, or None when logging is off."""
+    settings = config.deploy.log
+    where = None if request.no_log else (request.log or settings.path)
+    if not where:
+        return None
+    from mlops_ci.adapters.inference_log import InferenceLog
+    from mlops_ci.adapters.tables import is_url, storage_options_from_env
+
+    if not is_url(where) and not Path(where.removeprefix("file://")).is_absolute():
+        where = str(request.root / where.removeprefix("file://"))
+    return InferenceLog(
+        where,
+        model=request.model,
+        version=version,
+        sample=settings.sample,
+        rotate_rows=settings.rotate_rows,
+        storage_options=storage_options_from_env(where, request.job.env),
+    )
 
 
 def _score_file(  # noqa: PLR0917 - one file's scoring state, kept together
     request: PredictRequest,
     model: Any,
     source: tuple[Any, str],
-    writer: Any,
+    sinks: tuple[Any, InferenceLog | None],
     outcome: PredictOutcome,
     target: str | None,
     csv: bool,
@@ -218,6 +275,7 @@ def _score_file(  # noqa: PLR0917 - one file's scoring state, kept together
     from mlops_ci.adapters import scoring_io
 
     fs, name = source
+    writer, log = sinks
     total = scoring_io.file_size(fs, name) or None
 
     def tell(done: int) -> None:
@@ -233,6 +291,8 @@ def _score_file(  # noqa: PLR0917 - one file's scoring state, kept together
                 raise InputError(f"missing column {missing[0]!r} that the model expects")
             scored = _score(model, batch, outcome.features, named)
             writer.write(_provenance(scored, meta) if csv else scored)
+            if log is not None:
+                log.record(_columns(scored, outcome.features), _outputs(scored, batch))
             outcome.rows += batch.num_rows
             outcome.chunks += 1
     except InputError as exc:
