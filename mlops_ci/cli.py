@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "verify": "mlops_ci.commands.verify:verify",
     "monitor": "mlops_ci.commands.monitor:monitor",
     "predict": "mlops_ci.commands.predict:predict",
+    "deploy-manifest": "mlops_ci.commands.deploy:deploy_manifest",
     "serve": "mlops_ci.commands.serve:serve",
     "retrain": "mlops_ci.commands.monitor:retrain",
     "sweep": "mlops_ci.commands.sweep:sweep",
