@@ -197,3 +197,18 @@ def test_data_without_log_columns_is_read_as_before(
     assert report["served_versions"] == []
     assert "Served version" not in str(report["markdown"])
     assert report["dataset_drift"] is False
+
+
+def test_a_log_beyond_memory_is_streamed_with_the_same_verdict(
+    project: SampleProject, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = project.root / "mlops-ci.yaml"
+    config.write_text(config.read_text() + "  max_memory: 1KB\n")
+    logs = project.base / "logs"
+    log_requests(str(logs), project, shift=3.0)
+    report = monitor(project, str(logs), capsys, "--publish", "local")
+    assert report["method"] != "exact"
+    found = features(report)
+    assert [n for n, f in found.items() if f["drifted"]] == [SHIFTED]
+    assert not set(found) & {*LOG_COLUMNS, "prediction", "proba_0", "proba_1", TARGET}
+    assert [v["rows"] for v in report["served_versions"]] == [569]  # type: ignore[attr-defined]
