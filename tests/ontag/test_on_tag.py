@@ -213,3 +213,23 @@ def test_a_deprecation_retires_the_model_s_deployments(
     assert data["kind"] == "retirement"
     assert data["stages"] == ["staging"]
     assert on_github.latest_deployment_status(deployment.id).state == "inactive"
+
+
+def test_a_stage_tag_whose_served_model_is_too_slow_is_refused_with_the_figures(
+    project: Path, fire: Fire, on_github: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = on_github.state
+    config = project / "mlops-ci.yaml"
+    config.write_text(config.read_text() + "\ndeploy:\n  proof_requests: 20\n  max_p95_ms: 0.001\n")
+    tag = f"{MODEL}#staging#1"
+    _push_annotated(project, tag)
+    fire("push.tag", tag)
+    result = run_cli(capsys, project, "on-tag")
+    assert result.code == 2, result.err
+    assert "p95 latency" in result.err
+    assert "above deploy.max_p95_ms 0.001 ms" in result.err
+    assert "20/20 answered" in result.err
+    assert state.deployments == {}
+    [issue] = state.issues.values()
+    assert "p95 latency" in issue.body
+    assert "20/20 answered" in issue.body

@@ -74,9 +74,28 @@ def _judge(pushed: PushedTag, stage: str) -> tuple[PromotionPlan, GateCheck | No
         judged, model, stage, version=version, facts=facts, counter=pushed.parsed.counter or 0
     )
     refusals += plan.refusals
+    if not refusals and commit is not None and not plan.noop:
+        refusals += _prove(pushed, commit)
     if refusals:
         raise refuse(pushed, refusals)
     return plan, gates
+
+
+def _prove(pushed: PushedTag, commit: str) -> list[str]:
+    """The promotion proof of a stage tag pushed by hand (the promote workflow proves
+    before it tags): the refusals, with the figures."""
+    from mlops_ci.services.shared import serve_proof
+
+    reg = pushed.reg
+    if not serve_proof.wanted(reg, pushed.model):
+        return []
+    try:
+        proof = serve_proof.prove(reg, pushed.model, pushed.version or "", commit)
+    except serve_proof.CannotServe as exc:
+        if reg.config.deploy.prove == "required":
+            return [f"deploy.prove is required and the version cannot be served: {exc}"]
+        return []
+    return [f"{r} ({proof.figures()})" for r in proof.refusals]
 
 
 def _deploy(pushed: PushedTag, stage: str, details: dict[str, Any]) -> list[str]:
