@@ -14,6 +14,7 @@ and hands rows to the inference log when one is configured.
 
 from __future__ import annotations
 
+import atexit
 import json
 import sys
 import time
@@ -61,12 +62,18 @@ class ReleasedModel(MLModel):  # type: ignore[misc]  # MLServer ships no type hi
         self._loaded = load_model(path, signature, fmt=extra.get("format"))
         self._max_rows = int(extra.get("max_rows") or DEFAULT_MAX_ROWS)
         self._log = _open_log(extra.get("log"), self.name, self.version or "")
+        if self._log is not None:
+            # MLServer stops on SIGTERM without unloading its models: the rows still
+            # buffered are written when the process exits.
+            atexit.register(self._log.close)
         self._flushed = time.monotonic()
         self.inputs = [
             MetadataTensor(name=f.name, datatype=_wire_type(f.dtype), shape=[-1])
             for f in signature.features
         ]
-        self.outputs = [MetadataTensor(name="predict", datatype="BYTES", shape=[-1])]
+        self.outputs = [
+            MetadataTensor(name="predict", datatype=self._loaded.label_datatype, shape=[-1])
+        ]
         if self._loaded.has_proba:
             self.outputs.append(
                 MetadataTensor(name="predict_proba", datatype="FP64", shape=[-1, -1])

@@ -1,9 +1,10 @@
 """`mlops-ci demo`: the whole loop on a small real project, in one command.
 
-A production baseline, the PR report, merge, register, release, promote, a drift
-check and the retrain branch: each step prints a heading and one short paragraph naming
-what it made. Everything stays on this machine (a bare origin and a local DVC remote
-beside the project; no GitHub), on the sample's embedded configuration.
+A production baseline, the PR report, merge, register, release, promote, serving
+and batch scoring, a drift check on what the server saw and the retrain branch: each
+step prints a heading and one short paragraph naming what it made. Everything stays on
+this machine (a bare origin and a local DVC remote beside the project; no GitHub; the
+server listens on 127.0.0.1 only), on the sample's embedded configuration.
 """
 
 from __future__ import annotations
@@ -25,9 +26,6 @@ from mlops_ci.commands.console import echo
 if TYPE_CHECKING:
     from mlops_ci.services.shared.job import Job
 
-#: The closing line about what the demo leaves out because it does not exist yet.
-NOT_YET = "Serving: not in this version."
-
 
 @click.command("demo")
 @click.option(
@@ -43,9 +41,11 @@ NOT_YET = "Serving: not in this version."
 def demo(directory: Path | None, verbose: bool, show_report: bool) -> None:
     """Run the loop a newcomer should see on a sample ML project built here (git, DVC,
     a scikit-learn model, a local DVC remote): production baseline, PR report, merge,
-    register, release, promote, drift check and retraining branch."""
+    register, release, promote (proved by serving), serving and batch scoring, drift
+    check on what the server saw, and retraining branch."""
     from mlops_ci.commands.demo_steps import STEPS, DemoState
     from mlops_ci.commands.report import print_markdown
+    from mlops_ci.services.shared.sample_project import MODEL_NAME
 
     start = time.monotonic()
     echo("mlops-ci demo: the loop from pull request to retraining, all on this machine.")
@@ -62,8 +62,9 @@ def demo(directory: Path | None, verbose: bool, show_report: bool) -> None:
             state.markdown.clear()
     root = state.root
     echo(
-        f"\nDone in {time.monotonic() - start:.0f} s, without GitHub.\n{NOT_YET}\n"
-        f"Explore: cd {root} && git log --oneline --graph --all && mlops-ci registry"
+        f"\nDone in {time.monotonic() - start:.0f} s, without GitHub.\n"
+        f"Explore: cd {root} && git log --oneline --graph --all && mlops-ci registry\n"
+        f"Serve it yourself: cd {root} && mlops-ci serve {MODEL_NAME} --stage production"
     )
 
 

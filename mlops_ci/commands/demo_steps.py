@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from mlops_ci.core.metrics import format_value
 
 if TYPE_CHECKING:
-    from mlops_ci.services.demo import NewBatch
+    from mlops_ci.services.demo import NewBatch, ServedBatch
     from mlops_ci.services.shared.job import Job
     from mlops_ci.services.shared.registry import TagOutcome
     from mlops_ci.services.shared.sample_project import SampleProject
@@ -32,6 +32,7 @@ class DemoState:
     sample: SampleProject | None = None
     registered: TagOutcome | None = None
     batch: NewBatch | None = None
+    served: ServedBatch | None = None
     #: Extra output a step asks the command to print after its paragraph (the report).
     markdown: list[str] = field(default_factory=list)
 
@@ -176,12 +177,48 @@ def step_promote(state: DemoState) -> str:
 
     version = state.release_tag.version or ""
     promoted = promote_through_stages(state.root, version)
+    proof = promoted[-1].extra.get("proof") or {}
+    proved = (
+        f" Before each promotion the release was served on 127.0.0.1: its "
+        f"{proof['sample_rows']} recorded sample rows came back identical, and "
+        f"{proof['answered']} of {proof['requests']} requests were answered (p95 "
+        f"{proof['p95_ms']:.1f} ms, {proof['throughput']:.0f} requests/s)."
+        if proof.get("requests")
+        else ""
+    )
     return (
         f"{version} is promoted from staging to production (tags {_tags(promoted)}) after "
         "the same "
-        f"checks; the strict stage order allows no skipping. {BASELINE_VERSION} no "
+        f"checks; the strict stage order allows no skipping.{proved} {BASELINE_VERSION} no "
         "longer holds production (`mlops-ci rollback` would give it back). On GitHub "
         "each promotion is also a Deployment to the stage's environment."
+    )
+
+
+def step_serve(state: DemoState) -> str:
+    """Serve the production model, send it a new batch, and score the batch offline."""
+    from mlops_ci.services.demo import serve_batch, write_new_batch
+    from mlops_ci.services.predict import PredictRequest, run_predict
+    from mlops_ci.services.shared.sample_project import MODEL_NAME
+
+    state.batch = batch = write_new_batch(state.project)
+    state.served = served = serve_batch(state.root, batch)
+    scored = state.root / ".mlops-ci" / "predictions.parquet"
+    outcome = run_predict(
+        PredictRequest(
+            root=state.root, model=MODEL_NAME, input=str(batch.path), output=str(scored),
+            job=state.job, stage="production", no_log=True,
+        )
+    )  # fmt: skip
+    answers = ", ".join(f"{n} × {label}" for label, n in sorted(served.predicted.items()))
+    return (
+        f"`mlops-ci serve` ran {MODEL_NAME} {served.version} (production) on MLServer at "
+        f"{served.url}, over the Open Inference Protocol. A new batch of {served.rows} "
+        f"rows arrived as {served.requests} requests, each checked against the release's "
+        f"signature, and was answered ({answers}). The server logged what it saw to "
+        f"{served.log_dir} ({served.log_files} Parquet file(s)). `mlops-ci predict` scored "
+        f"the same batch offline, as a scheduled job would: {outcome.rows} rows into "
+        f"{scored}, with the model version and the input's sha256 in its metadata."
     )
 
 
@@ -191,13 +228,14 @@ def _shifted_words(batch: NewBatch) -> str:
 
 
 def step_drift(state: DemoState) -> str:
-    """Compare a drifted batch of new data with the production model's training data."""
-    from mlops_ci.services.demo import write_new_batch
+    """Compare what the server saw with the production model's training data."""
     from mlops_ci.services.monitor import MonitorRequest, run_monitor
 
-    state.batch = batch = write_new_batch(state.project)
+    assert state.batch is not None, "the serve step runs before"
+    assert state.served is not None, "the serve step runs before"
+    batch = state.batch
     request = MonitorRequest(
-        root=state.root, current=str(batch.path), publish="local", job=state.job
+        root=state.root, current=str(state.served.log_dir), publish="local", job=state.job
     )
     outcome = run_monitor(request)[0]
     drift = outcome.drift
@@ -208,8 +246,8 @@ def step_drift(state: DemoState) -> str:
         health = "degraded" if outcome.quality.degraded else "within its gates"
         quality = f" Scored on the batch's labels, the model is {health} ({scores})."
     return (
-        f"A new labelled batch of {batch.rows} rows ({batch.path}), in which "
-        f"{_shifted_words(batch)}, is compared with the training data of "
+        f"What the server saw (its inference log; in the batch "
+        f"{_shifted_words(batch)}) is compared with the training data of "
         f"{outcome.model} {outcome.version or ''} in {outcome.stage}: {verdict}, "
         f"{len(drift.drifted)} of {len(drift.tested)} features drifted (dataset drift "
         f"from {drift.drift_share:.0%}).{quality} Written to {outcome.files[-1]} and "
@@ -253,6 +291,7 @@ STEPS: tuple[tuple[str, Callable[[DemoState], str]], ...] = (
     ("Register", step_register),
     ("Release", step_release),
     ("Promote", step_promote),
+    ("Serve", step_serve),
     ("Drift check", step_drift),
     ("Retrain", step_retrain),
 )

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -178,3 +180,78 @@ def local_environment(env: Mapping[str, str]) -> dict[str, str]:
     return {
         k: v for k, v in env.items() if not k.startswith("GITHUB_") and k not in ("CI", "GH_TOKEN")
     }
+
+
+@dataclass(frozen=True)
+class ServedBatch:
+    """What the serve step did: the requests answered and the log written."""
+
+    url: str
+    version: str
+    requests: int
+    rows: int
+    predicted: dict[str, int]
+    log_dir: Path
+    log_files: int
+
+
+def _batch_columns(path: Path, names: list[str]) -> dict[str, list[float]]:
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return {name: [float(r[name]) for r in rows] for name in names}
+
+
+def serve_batch(root: Path, batch: NewBatch, *, rows_per_request: int = 50) -> ServedBatch:
+    """Serve the production model (`mlops-ci serve`, its own process on 127.0.0.1) with
+    its inference log on, send it the new batch as Open Inference Protocol requests, stop
+    it (which flushes the log)."""
+    from mlops_ci.adapters.inference_client import InferenceClient, wait_ready
+    from mlops_ci.adapters.mlserver import free_port
+    from mlops_ci.adapters.process import background_child, python_command, tool_env
+    from mlops_ci.core.inference import request_body
+    from mlops_ci.core.signature import Signature
+    from mlops_ci.errors import MlopsCIError
+
+    log_dir = root / ".mlops-ci" / "inference-log"
+    host, port = "127.0.0.1", free_port()
+    argv = python_command(
+        "-m", "mlops_ci", "serve", MODEL_NAME, "--stage", "production", "--host", host,
+        "--port", str(port), "--log", str(log_dir), "--repository",
+        str(root / ".mlops-ci" / "serving"),
+    )  # fmt: skip
+    predicted: dict[str, int] = {}
+    requests = 0
+    with background_child(argv, cwd=root, env=tool_env(), lifetime=300.0) as server:
+        if not wait_ready(
+            host, port, MODEL_NAME, deadline=time.monotonic() + 90.0, alive=lambda: server.running
+        ):
+            raise MlopsCIError(f"demo: the server did not start: {server.last_lines(3)}")
+        signature_file = root / ".mlops-ci" / "serving" / MODEL_NAME / "signature.json"
+        signature = Signature.from_dict(json.loads(signature_file.read_text("utf-8")))
+        columns = _batch_columns(batch.path, signature.names)
+        client = InferenceClient(host, port)
+        try:
+            _, metadata = client.request("GET", f"/v2/models/{MODEL_NAME}")
+            version = str((metadata or {}).get("versions", ["?"])[0])
+            for start in range(0, batch.rows, rows_per_request):
+                chunk = {n: v[start : start + rows_per_request] for n, v in columns.items()}
+                status, answer = client.request(
+                    "POST", f"/v2/models/{MODEL_NAME}/infer", request_body(chunk, signature)
+                )
+                if status != 200:
+                    raise MlopsCIError(f"demo: the server answered HTTP {status}: {answer}")
+                requests += 1
+                for label in answer["outputs"][0]["data"]:
+                    predicted[str(label)] = predicted.get(str(label), 0) + 1
+        finally:
+            client.close()
+    files = sorted(log_dir.rglob("*.parquet"))
+    return ServedBatch(
+        f"http://{host}:{port}/v2/models/{MODEL_NAME}/infer",
+        version,
+        requests,
+        batch.rows,
+        predicted,
+        log_dir,
+        len(files),
+    )

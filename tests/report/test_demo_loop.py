@@ -32,8 +32,9 @@ HEADINGS = [
     "4. Register",
     "5. Release",
     "6. Promote",
-    "7. Drift check",
-    "8. Retrain",
+    "7. Serve",
+    "8. Drift check",
+    "9. Retrain",
 ]
 
 
@@ -88,14 +89,21 @@ def test_every_step_prints_its_heading_and_one_paragraph(demo_run: tuple[Path, s
     for asset in ("model.pkl", "signature.json", "sample.json", "model-card.md", "SHA256SUMS"):
         assert asset in steps[HEADINGS[4]]
     assert "cancer-classifier#production#4" in steps[HEADINGS[5]]
-    assert "DRIFT, 20 of 30 features drifted" in steps[HEADINGS[6]]
-    assert "on the branch mlops-ci/retrain/cancer-classifier/" in steps[HEADINGS[7]]
+    assert "its 20 recorded sample rows came back identical" in steps[HEADINGS[5]]
+    assert "200 of 200 requests were answered" in steps[HEADINGS[5]]
+    assert (
+        "cancer-classifier v1.1.0 (production) on MLServer at http://127.0.0.1:"
+        in (steps[HEADINGS[6]])
+    )
+    assert "A new batch of 569 rows arrived as 12 requests" in steps[HEADINGS[6]]
+    assert str(root / ".mlops-ci" / "inference-log") in steps[HEADINGS[6]]
+    assert "569 rows into" in steps[HEADINGS[6]]
+    assert "DRIFT, 20 of 30 features drifted" in steps[HEADINGS[7]]
+    assert "on the branch mlops-ci/retrain/cancer-classifier/" in steps[HEADINGS[8]]
     # --show-report: the report itself, after its step's paragraph.
     assert out.index("## mlops-ci report") > out.index(HEADINGS[1])
     assert out.index("## mlops-ci report") < out.index(HEADINGS[2])
-    # Serving has not landed: said once, not faked.
-    assert "Serving: not in this version." in out
-    assert out.count("Serving") == 1
+    assert f"Serve it yourself: cd {root} && mlops-ci serve cancer-classifier" in out
     assert f"Explore: cd {root}" in out
 
 
@@ -197,3 +205,22 @@ def test_drifted_data_by_default_shifts_two_thirds_of_the_features(tmp_path: Pat
     assert DRIFT_FACTOR != 1
     with pytest.raises(MlopsCIError, match="no feature named mean_colour"):
         write_drifted_dataset(tmp_path / "e.csv", columns=["mean_colour"])
+
+
+def test_the_server_and_the_batch_scoring_agree_on_every_row(demo_run: tuple[Path, str]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    target, _ = demo_run
+    mlops = target / "project" / ".mlops-ci"
+    files = sorted((mlops / "inference-log").rglob("*.parquet"))
+    assert files, "the server wrote no inference log"
+    logged = pa.concat_tables([pq.read_table(f) for f in files])
+    batch = pq.read_table(mlops / "predictions.parquet")
+    assert logged.num_rows == batch.num_rows == 569
+    assert set(logged.column("mlops_ci_model_version").to_pylist()) == {"v1.1.0"}
+    assert logged.column("prediction").to_pylist() == batch.column("prediction").to_pylist()
+    for name in ("proba_0", "proba_1"):
+        served, scored = logged.column(name).to_pylist(), batch.column(name).to_pylist()
+        assert max(abs(a - b) for a, b in zip(served, scored, strict=True)) <= 1e-12
+    assert logged.column("mean_radius").to_pylist() == batch.column("mean_radius").to_pylist()
