@@ -62,6 +62,21 @@ class LoadedModel:
             return len(self.model.get_outputs()) > 1
         return callable(getattr(self.model, "predict_proba", None))
 
+    @property
+    def label_datatype(self) -> str:
+        """The V2 datatype of the `predict` output, as the answers carry it."""
+        from mlops_ci.core.inference import datatype_of
+
+        if self.format == "onnx":
+            kind = str(self.model.get_outputs()[0].type)
+            if "string" in kind:
+                return "BYTES"
+            if "bool" in kind:
+                return "BOOL"
+            return "FP64" if ("float" in kind or "double" in kind) else "INT64"
+        # A model without classes is a regressor: its predictions are numbers.
+        return datatype_of(self.classes) if self.classes else "FP64"
+
     def _matrix(self, columns: Mapping[str, Sequence[Any]]) -> Any:
         import numpy as np
 
