@@ -44,6 +44,10 @@ BENCHMARKS: dict[str, list[str]] = {
     "drift": ["bench_drift.py", "--repeat", "3"],
     # The whole `mlops-ci monitor` command as a new process on Parquet (exact path).
     "monitor": ["bench_monitor.py", "--rows", "1000000", "--repeat", "3"],
+    # `mlops-ci predict` on 10M rows as a new process, against a pandas chunk loop.
+    "batch-predict": ["bench_batch_predict.py", "--rows", "10000000", "--repeat", "3"],
+    # `mlops-ci serve` against `mlflow models serve` (MLflow from $MLOPS_CI_BENCH_MLFLOW).
+    "serving": ["bench_serving.py", "--repeat", "3"],
 }
 
 
