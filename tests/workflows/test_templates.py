@@ -150,7 +150,7 @@ def test_action_interface() -> None:
     action = yaml.safe_load((REPO_ROOT / "action.yml").read_text(encoding="utf-8"))
     assert list(action["inputs"]) == [
         "command", "args", "config", "github-token", "working-directory", "python-version",
-        "extras", "cache",
+        "extras", "serve", "cache",
     ]  # fmt: skip
     assert action["inputs"]["github-token"]["default"] == "${{ github.token }}"
     assert list(action["outputs"]) == [
