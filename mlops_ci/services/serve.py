@@ -69,17 +69,26 @@ def build_repository(request: ServeRequest, dest: Path) -> ModelRepository:
     )
 
 
-def check_loads(served: ModelRepository) -> dict[str, Any]:
-    """Load the model as the server will, and score the release's recorded sample:
-    a model that cannot answer its own sample is refused before a port opens."""
+def check_loads(served: ModelRepository, *, replay: bool = True) -> dict[str, Any]:
+    """Load the model as the server will, and (with `replay`) score the release's
+    recorded sample: a model that cannot answer its own sample is refused before a port
+    opens."""
     from mlops_ci.adapters.released_model import load_model, verify
     from mlops_ci.core.inference import same_outputs
     from mlops_ci.core.signature import Signature
 
     verify(served.model_file, served.sha256)
-    signature = Signature.from_dict(served.signature())
+    signature_file = served.directory / "signature.json"
+    try:
+        signature = Signature.from_dict(served.signature())
+    except (OSError, ValueError) as exc:  # JSON and SignatureError are ValueErrors
+        raise InputError(
+            f"{signature_file}: expected the release's signature: {exc}", file=str(signature_file)
+        ) from None
     loaded = load_model(served.model_file, signature)
-    rows = served.sample().get("rows") or []
+    # A repository made by hand may carry no sample: then there is nothing to replay.
+    has_sample = (served.directory / "sample.json").is_file()
+    rows = (served.sample().get("rows") or []) if has_sample and replay else []
     if not rows:
         return {"sample_rows": 0}
     columns = {name: [r["inputs"][name] for r in rows] for name in signature.names}
@@ -100,9 +109,14 @@ def run_serve(request: ServeRequest, listen: Listen) -> ModelRepository | None:
     """Write the repository (kept when `request.repository` is given) and serve it,
     unless `write_only`; returns the repository written, or None after serving."""
     from mlops_ci.adapters.mlserver import serve_repository
+    from mlops_ci.services.shared.model_repository import read_model_repository
 
     if request.repository is not None and request.model is None:
-        # An already-written repository (an image's, or the promotion proof's).
+        # An already-written repository (an image's, or the promotion proof's): each
+        # model's bytes are checked and loaded before any port opens (MLServer would log
+        # a refused model and serve nothing). Replaying the sample is the proof's part.
+        for written in read_model_repository(request.repository):
+            check_loads(written, replay=False)
         serve_repository(request.repository, listen, workers=request.workers)
         return None
     if request.write_only:

@@ -152,6 +152,47 @@ def read_sums(path: Path) -> dict[str, str]:
     return out
 
 
+def read_model_repository(root: Path) -> list[ModelRepository]:
+    """The models our runtime serves in a repository written before (each
+    `model-settings.json` under ``root`` naming it), so they are checked before a server
+    starts: MLServer logs a model that fails to load and goes on serving nothing."""
+    where = f"--repository {root}"
+    if not root.is_dir():
+        raise InputError(f"{where}: not a directory", file=str(root))
+    found: list[ModelRepository] = []
+    settings_files = sorted(root.rglob("model-settings.json"))
+    for settings_file in settings_files:
+        try:
+            data = json.loads(settings_file.read_text("utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise InputError(
+                f"{settings_file}: not readable JSON: {exc}", file=str(settings_file)
+            ) from None
+        if not isinstance(data, dict) or data.get("implementation") != RUNTIME:
+            continue  # another runtime's model: MLServer checks it
+        parameters = data.get("parameters") or {}
+        extra = parameters.get("extra") or {}
+        uri, sha256 = parameters.get("uri"), extra.get("sha256")
+        if not isinstance(uri, str) or not uri:
+            raise InputError(f"{settings_file}: parameters.uri: expected the model file's path")
+        if not isinstance(sha256, str) or not re.fullmatch(r"[0-9a-fA-F]{64}", sha256):
+            raise InputError(
+                f"{settings_file}: parameters.extra.sha256: expected the model file's sha256"
+            )
+        model_file = settings_file.parent / uri
+        if not model_file.is_file():
+            raise InputError(f"{settings_file}: parameters.uri: {model_file} is not a file")
+        name = str(data.get("name") or settings_file.parent.name)
+        version = str(parameters.get("version") or "")
+        found.append(ModelRepository(root, name, version, model_file, sha256))
+    if not settings_files:
+        raise InputError(
+            f"{where}: no model-settings.json: expected a model repository",
+            hint="write one with `mlops-ci serve MODEL --write-only --repository DIR`",
+        )
+    return found
+
+
 def _check_lock_md5(reg: Registry, path: str, commit: str, staged: Path) -> None:
     from mlops_ci.services.shared.lineage import lineage_at, lock_output
 
