@@ -14,12 +14,11 @@ one still ships.
 from __future__ import annotations
 
 import json
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlops_ci.core.signature import Feature, Signature, as_value, infer_labels, infer_numeric, plain
+from mlops_ci.core.signature import Feature, Signature, as_value, infer_labels, infer_numeric
 from mlops_ci.errors import MlopsCIError
 
 if TYPE_CHECKING:
@@ -73,7 +72,14 @@ def training_files_at(root: Path, commit: str, model_path: str | None) -> tuple[
 
 
 def _load_model(path: Path) -> Any:
-    """The model object. Unpickling runs code: only the project's own released file."""
+    """The model object (an onnxruntime session for `.onnx`). Unpickling runs code:
+    only the project's own released file."""
+    from mlops_ci.adapters.released_model import model_format
+
+    if model_format(path) == "onnx":
+        import onnxruntime
+
+        return onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     import joblib
 
     return joblib.load(path)
@@ -114,7 +120,11 @@ def _schema(table: Table, model: Any, target: str | None, files: list[str]) -> S
 
 
 def _sample(table: Table, model: Any, signature: Signature, size: int, seed: int) -> list[Any]:
+    """Seeded rows of the training data with the model's outputs, scored by the code the
+    server scores with (`LoadedModel.score`): what the server must answer."""
     import numpy as np
+
+    from mlops_ci.adapters.released_model import LoadedModel
 
     rng = np.random.default_rng(seed)
     picked = sorted(
@@ -122,19 +132,12 @@ def _sample(table: Table, model: Any, signature: Signature, size: int, seed: int
     )
     columns = {f.name: table.labels(f.name) for f in signature.features}
     rows = [{f.name: as_value(f, columns[f.name][i]) for f in signature.features} for i in picked]
-    numeric = all(f.dtype in ("integer", "float") for f in signature.features)
-    matrix = np.array(
-        [[np.nan if r[n] is None else r[n] for n in signature.names] for r in rows]
-        if numeric
-        else [[r[n] for n in signature.names] for r in rows],
-        dtype=np.float64 if numeric else object,
-    )
-    with warnings.catch_warnings():
-        # A model fitted on a named frame warns about a plain array: same columns, same order.
-        warnings.simplefilter("ignore", UserWarning)
-        outputs: dict[str, Any] = {"predict": plain(model.predict(matrix))}
-        if callable(getattr(model, "predict_proba", None)):
-            outputs["predict_proba"] = plain(model.predict_proba(matrix))
+    fmt = "onnx" if type(model).__name__ == "InferenceSession" else "sklearn"
+    scorer = LoadedModel(model, signature, fmt)
+    predictions, proba = scorer.score({n: [r[n] for r in rows] for n in signature.names})
+    outputs: dict[str, Any] = {"predict": predictions}
+    if proba is not None:
+        outputs["predict_proba"] = proba
     return [
         {"row": index, "inputs": row, "outputs": {k: v[n] for k, v in outputs.items()}}
         for n, (index, row) in enumerate(zip(picked, rows, strict=True))
