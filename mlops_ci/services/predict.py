@@ -18,14 +18,12 @@ as `deploy.log` says, for `monitor --current` to read.
 
 from __future__ import annotations
 
-import hashlib
-import io
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlops_ci.errors import InputError, RefusedError
+from mlops_ci.errors import InputError
 
 if TYPE_CHECKING:
     from mlops_ci.adapters.inference_log import InferenceLog
@@ -84,31 +82,11 @@ class PredictOutcome:
         }
 
 
-def resolve_version(
-    reg: Registry, model: str, stage: str | None, version: str | None
-) -> tuple[str, str]:
-    """(version, commit) of the version holding `stage`, or of `version`."""
-    artifact = reg.artifact(model)
-    if artifact is None:
-        raise InputError(f"{model}: no such model in the registry", hint="register a version first")
-    if version is not None:
-        found = artifact.versions.get(version)
-        if found is None:
-            raise InputError(f"{model}: no version {version!r} in the registry")
-        return found.version, found.commit
-    held = artifact.holder(stage or "production")
-    if held is None:
-        raise InputError(
-            f"{model}: no version holds the stage {stage or 'production'!r}",
-            hint="promote a version first, or pass --version",
-        )
-    return str(held.version), str(held.commit)
-
-
 def load_model_at(reg: Registry, model: str, commit: str) -> tuple[Any, str]:
     """(model object, sha256 of its file) at `commit`; refused when its bytes differ
     from the MD5 that `dvc.lock` records there. Unpickling runs the project's own file."""
-    from mlops_ci.services.shared.lineage import fetch_model, lineage_at, lock_output
+    from mlops_ci.services.shared.lineage import fetch_model
+    from mlops_ci.services.shared.model_repository import check_lock_md5
 
     path = reg.model_config(model).path
     if not path:
@@ -116,24 +94,15 @@ def load_model_at(reg: Registry, model: str, commit: str) -> tuple[Any, str]:
     with tempfile.TemporaryDirectory() as tmp:
         staged = Path(tmp) / "model"
         sha, _ = fetch_model(reg, path, commit, staged)
-        data = staged.read_bytes()
-    recorded = lock_output(lineage_at(reg, commit), path)
-    expected = str(recorded.get("hash") or "") if recorded else ""
-    if expected.startswith("md5:") and not expected.endswith(".dir"):
-        actual = hashlib.md5(data, usedforsecurity=False).hexdigest()
-        if actual != expected.removeprefix("md5:"):
-            raise RefusedError(
-                f"{path} at {commit[:12]}: MD5 {actual} differs from {expected} in dvc.lock",
-                hint="the DVC cache or remote holds other bytes than the commit recorded",
-            )
-    try:
-        import joblib
+        check_lock_md5(reg, path, commit, staged)
+        try:
+            import joblib
 
-        return joblib.load(io.BytesIO(data)), sha
-    except Exception as exc:
-        raise InputError(
-            f"{path} at {commit[:12]}: not a loadable pickle/joblib model: {exc}"
-        ) from None
+            return joblib.load(staged), sha
+        except Exception as exc:
+            raise InputError(
+                f"{path} at {commit[:12]}: not a loadable pickle/joblib model: {exc}"
+            ) from None
 
 
 def feature_columns(model: Any, columns: list[str], target: str | None) -> list[str]:
@@ -202,6 +171,7 @@ def run_predict(request: PredictRequest) -> PredictOutcome:
     from mlops_ci.adapters import scoring_io
     from mlops_ci.adapters.tables import resolve_files, storage_options_from_env
     from mlops_ci.services.shared.registry import open_registry
+    from mlops_ci.services.shared.versions import resolve_version
 
     if request.chunk_rows < 1:
         raise InputError(f"--chunk-rows {request.chunk_rows}: expected a positive number")

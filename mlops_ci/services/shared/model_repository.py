@@ -193,7 +193,9 @@ def read_model_repository(root: Path) -> list[ModelRepository]:
     return found
 
 
-def _check_lock_md5(reg: Registry, path: str, commit: str, staged: Path) -> None:
+def check_lock_md5(reg: Registry, path: str, commit: str, staged: Path) -> None:
+    """Refuse a fetched model file whose MD5 is not what `dvc.lock` records at
+    ``commit``: the DVC cache or remote held other bytes than the commit promised."""
     from mlops_ci.services.shared.lineage import lineage_at, lock_output
 
     recorded = lock_output(lineage_at(reg, commit), path)
@@ -238,7 +240,7 @@ def write_model_repository(
     with tempfile.TemporaryDirectory(dir=directory) as tmp:
         staged = Path(tmp) / model_file.name
         sha, _ = fetch_model(reg, path, commit, staged)
-        _check_lock_md5(reg, path, commit, staged)
+        check_lock_md5(reg, path, commit, staged)
         released = _release_sums(reg, f"{model}@{version}").get(model_file.name)
         if released and released != sha:
             raise RefusedError(
