@@ -172,15 +172,15 @@ class Server:
 
 @contextlib.contextmanager
 def serving(
-    cwd: Path, log: Path, *args: str, model: str = MODEL, ready: bool = True
+    cwd: Path, log: Path, *args: str, model: str = MODEL, ready: bool = True, workers: int = 0
 ) -> Iterator[Server]:
-    """`mlops-ci serve ARGS --port <free> --workers 0` running in `cwd`; with `ready`,
+    """`mlops-ci serve ARGS --port <free> --workers N` running in `cwd`; with `ready`,
     fails unless the model is ready within READY_SECONDS. Always stopped after."""
     port = free_port()
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "mlops_ci", "serve", *args, "--port", str(port),
-             "--workers", "0"],
+             "--workers", str(workers)],
             cwd=cwd, env=child_env(), stdout=sink, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip

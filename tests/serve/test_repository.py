@@ -162,3 +162,24 @@ def test_models_of_other_runtimes_are_left_to_mlserver(small: Path, tmp_path: Pa
     assert [(m.model, m.version, m.model_file.name) for m in found] == [
         (MODEL, VERSION, "model.pkl")
     ]
+
+
+def test_inference_worker_processes_answer_the_same(
+    released: SampleProject, small: Path, oracle: Oracle, tmp_path: Path
+) -> None:
+    log = tmp_path / "serve.log"
+    with serving(released.root, log, "--repository", str(small), workers=1) as server:
+        rows = list(range(200, 210))
+        status, answer = server.infer(oracle.columns_body(rows))
+        assert status == 200, answer
+        oracle.check(answer, rows)
+        body = oracle.columns_body([0, 1])
+        body["inputs"][0]["data"][1] = "x"
+        status, answer = server.infer(body)
+        assert status == 400
+        # MLServer names the exception's class before a worker's message.
+        wanted = "row 1, field 'mean_radius': expected a finite number, got 'x'"
+        assert answer["error"].endswith(wanted)
+        status, answer = server.infer(oracle.columns_body(rows))
+        assert status == 200
+        oracle.check(answer, rows)
