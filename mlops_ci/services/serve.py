@@ -48,6 +48,9 @@ def build_repository(request: ServeRequest, dest: Path) -> ModelRepository:
     reg = open_registry(request.root)
     deploy = reg.config.deploy
     log_url = None if request.no_log else (request.log or deploy.log.path)
+    if log_url and "://" not in log_url and not Path(log_url).is_absolute():
+        # A relative log directory is the project's, wherever the server is started.
+        log_url = str((request.root / log_url).resolve())
     if request.release_assets is not None:
         version = request.version or "unknown"
         log = {"path": log_url, "sample": deploy.log.sample, "rotate_rows": deploy.log.rotate_rows}
