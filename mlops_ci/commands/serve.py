@@ -99,6 +99,8 @@ def serve(  # noqa: PLR0917 - one parameter per option
         raise InputError("--write-only: expected MODEL, the model whose repository to write")
     if release_assets is not None and model is None:
         raise InputError("--release-assets: expected MODEL, the model the assets are of")
+    if release_assets is not None and version is None:
+        raise InputError("--release-assets: expected --version vX.Y.Z, the version they are of")
     with command_job() as job:
         written = run_serve(
             ServeRequest(

@@ -52,7 +52,7 @@ def build_repository(request: ServeRequest, dest: Path) -> ModelRepository:
         # A relative log directory is the project's, wherever the server is started.
         log_url = str((request.root / log_url).resolve())
     if request.release_assets is not None:
-        version = request.version or "unknown"
+        version = request.version or ""
         log = {"path": log_url, "sample": deploy.log.sample, "rotate_rows": deploy.log.rotate_rows}
         workers = deploy.workers if request.workers is None else request.workers
         return repo.from_release(
