@@ -47,6 +47,7 @@ output says why MLflow did not.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import itertools
 import json
@@ -97,6 +98,8 @@ class Server:
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        if self.status(self.ready_path):
+            raise RuntimeError(f"{self.name}: port {self.port} answers before the server starts")
         started = time.perf_counter()
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
@@ -125,17 +128,25 @@ class Server:
             return 0
 
     def stop(self) -> None:
-        """End the server's whole session (server and worker processes)."""
+        """End the server's whole session (server and worker processes) and wait until
+        every one of them is gone: a server still shutting down would hold the port and
+        answer the next start's readiness probe."""
+        import psutil
+
         if self.process is None:
             return
         try:
+            root = psutil.Process(self.process.pid)
+            tree = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            tree = []
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-        except ProcessLookupError:
-            pass
+        _, alive = psutil.wait_procs(tree, timeout=30)
+        for survivor in alive:
+            survivor.kill()
+        psutil.wait_procs(alive, timeout=10)
+        self.process.wait()
         self.process = None
 
     def resident_bytes(self) -> int:
