@@ -42,10 +42,11 @@ def server(released: SampleProject, assets: Path) -> Iterator[Server]:
         yield running
 
 
-def refused(cwd: Path, assets: Path) -> tuple[int, list[str]]:
+def refused(cwd: Path, assets: Path, version: str | None = VERSION) -> tuple[int, list[str]]:
+    wanted = ["--version", version] if version else []
     result = subprocess.run(
         [sys.executable, "-m", "mlops_ci", "serve", MODEL, "--release-assets", str(assets),
-         "--port", str(free_port()), "--workers", "0"],
+         *wanted, "--port", str(free_port()), "--workers", "0"],
         cwd=cwd, env=child_env(), capture_output=True, text=True, timeout=90, check=False,
     )  # fmt: skip
     lines = (result.stdout + result.stderr).splitlines()
@@ -119,3 +120,9 @@ def test_assets_without_sha256sums_are_one_line(
     code, lines = refused(released.root, copy)
     assert code == 1, lines
     assert lines == [f"error: {copy}: no SHA256SUMS: expected a release's assets"]
+
+
+def test_the_assets_need_the_version_they_are_of(assets: Path, tmp_path: Path) -> None:
+    code, lines = refused(tmp_path, assets, version=None)
+    assert code == 1
+    assert lines == ["error: --release-assets: expected --version vX.Y.Z, the version they are of"]
