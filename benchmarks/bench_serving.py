@@ -6,7 +6,7 @@ promoted to staging, then production, and released locally through the CLI
 ``mlflow.sklearn.save_model`` (its default skops format, the tree type trusted, and a
 signature inferred from the dataset) by MLflow's own Python, as a new process.
 
-Servers, each a new process on 127.0.0.1 in its own session, one inference worker each
+Servers, each a new process group on 127.0.0.1, one inference worker each
 (``--workers``):
 
 * ``mlops-ci``: ``python -m mlops_ci serve cancer-classifier --stage production --host
@@ -128,7 +128,7 @@ class Server:
             return 0
 
     def stop(self) -> None:
-        """End the server's whole session (server and worker processes) and wait until
+        """End the server's process group (server and worker processes) and wait until
         every one of them is gone: a server still shutting down would hold the port and
         answer the next start's readiness probe."""
         import psutil
