@@ -16,9 +16,9 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from cli_helpers import promote_to_production, run
 
 from mlops_ci import __version__
-from mlops_ci.cli import main
 from mlops_ci.core.kserve import (
     MAX_NAME,
     Scaling,
@@ -39,33 +39,13 @@ DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?)?$")
 
 
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(args)
-    out, err = capsys.readouterr()
-    code = info.value.code
-    return (code if isinstance(code, int) else 1), out, err
-
-
 @pytest.fixture
 def promoted(
     sample_project: SampleProject,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> SampleProject:
-    monkeypatch.chdir(sample_project.root)
-    for key in ("GITHUB_ACTIONS", "GITHUB_TOKEN", "GITHUB_REPOSITORY"):
-        monkeypatch.delenv(key, raising=False)
-    root = ["--root", str(sample_project.root)]
-    steps = (
-        ["register", MODEL, "--version", "v1.0.0", "--ref", sample_project.main_sha],
-        ["promote", MODEL, "--version", "v1.0.0", "--stage", "staging"],
-        ["promote", MODEL, "--version", "v1.0.0", "--stage", "production"],
-    )
-    for step in steps:
-        code, out, err = run([*step, *root], capsys)
-        assert code == 0, (step, out, err)
-    return sample_project
+    return promote_to_production(sample_project, capsys, monkeypatch)
 
 
 def _strict(node: Any) -> Any:

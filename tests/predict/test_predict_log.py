@@ -10,21 +10,13 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from cli_helpers import promote_to_production, run
 
 from mlops_ci.adapters.inference_log import LOG_COLUMNS, model_directory
-from mlops_ci.cli import main
 from mlops_ci.services.shared.sample_project import SampleProject
 
 MODEL = "cancer-classifier"
 ROWS = 569
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(args)
-    out, err = capsys.readouterr()
-    code = info.value.code
-    return (code if isinstance(code, int) else 1), out, err
 
 
 @pytest.fixture
@@ -33,19 +25,7 @@ def promoted(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> SampleProject:
-    monkeypatch.chdir(sample_project.root)
-    for key in ("GITHUB_ACTIONS", "GITHUB_TOKEN", "GITHUB_REPOSITORY"):
-        monkeypatch.delenv(key, raising=False)
-    root = ["--root", str(sample_project.root)]
-    steps = (
-        ["register", MODEL, "--version", "v1.0.0", "--ref", sample_project.main_sha],
-        ["promote", MODEL, "--version", "v1.0.0", "--stage", "staging"],
-        ["promote", MODEL, "--version", "v1.0.0", "--stage", "production"],
-    )
-    for step in steps:
-        code, out, err = run([*step, *root], capsys)
-        assert code == 0, (step, out, err)
-    return sample_project
+    return promote_to_production(sample_project, capsys, monkeypatch)
 
 
 def predict(

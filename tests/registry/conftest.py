@@ -30,3 +30,16 @@ def make_repo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..
         return repo
 
     return make
+
+
+@pytest.fixture
+def on_github(monkeypatch: pytest.MonkeyPatch, github_double: object) -> object:
+    """The GitHub double as the run's GitHub: token, repository and API URL set."""
+    from mlops_ci.adapters import github as adapter
+
+    # Pacing writes protects github.com from bursts; the local double needs none.
+    monkeypatch.setitem(adapter.GitHubRepo.__init__.__kwdefaults__, "seconds_between_writes", None)
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_test_token_for_the_double")
+    monkeypatch.setenv("GITHUB_REPOSITORY", github_double.repository)  # type: ignore[attr-defined]
+    monkeypatch.setenv("GITHUB_API_URL", github_double.base_url)  # type: ignore[attr-defined]
+    return github_double

@@ -113,17 +113,6 @@ def test_proof_off_promotes_without_serving(project: Repo) -> None:
     assert result.json()["proof"] is None
 
 
-@pytest.fixture
-def on_github(monkeypatch: pytest.MonkeyPatch, github_double: object) -> object:
-    from mlops_ci.adapters import github as adapter
-
-    monkeypatch.setitem(adapter.GitHubRepo.__init__.__kwdefaults__, "seconds_between_writes", None)
-    monkeypatch.setenv("GITHUB_TOKEN", "ghs_test_token_for_the_double")
-    monkeypatch.setenv("GITHUB_REPOSITORY", github_double.repository)  # type: ignore[attr-defined]
-    monkeypatch.setenv("GITHUB_API_URL", github_double.base_url)  # type: ignore[attr-defined]
-    return github_double
-
-
 def test_on_github_the_deployment_status_carries_the_figures(
     project: Repo, on_github: object
 ) -> None:

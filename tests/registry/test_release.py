@@ -27,18 +27,6 @@ def project(sample_project: SampleProject, capsys: pytest.CaptureFixture[str]) -
     return repo
 
 
-@pytest.fixture
-def on_github(monkeypatch: pytest.MonkeyPatch, github_double: object) -> object:
-    from mlops_ci.adapters import github as adapter
-
-    # Pacing writes protects github.com from bursts; the local double needs none.
-    monkeypatch.setitem(adapter.GitHubRepo.__init__.__kwdefaults__, "seconds_between_writes", None)
-    monkeypatch.setenv("GITHUB_TOKEN", "ghs_test_token_for_the_double")
-    monkeypatch.setenv("GITHUB_REPOSITORY", github_double.repository)  # type: ignore[attr-defined]
-    monkeypatch.setenv("GITHUB_API_URL", github_double.base_url)  # type: ignore[attr-defined]
-    return github_double
-
-
 def test_release_locally_writes_verified_assets(project: Repo) -> None:
     result = project.cli("release", "--tag", TAG, "--json")
     assert result.code == 0, result.err
