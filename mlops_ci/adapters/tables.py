@@ -14,7 +14,7 @@ from __future__ import annotations
 import glob as globlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 import numpy as np
@@ -91,7 +91,6 @@ DATA_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq", ".parq", ".csv.gz")
 def training_tables(fs: Any, deps: Sequence[str]) -> list[str]:
     """The CSV/Parquet files among a training stage's data deps, on `fs` (a revision's
     DVC filesystem); a split directory (train/test) gives its training part."""
-    from pathlib import PurePosixPath
 
     files: list[str] = []
     for dep in deps:
@@ -116,7 +115,7 @@ def resolve_files(
             if _has_magic(path):
                 found = sorted(str(p) for p in fs.glob(path))
             elif fs.isdir(path):
-                found = sorted(str(p) for p in fs.find(path))
+                found = sorted(str(p) for p in fs.find(path) if not _hidden(str(p)))
             elif fs.exists(path):
                 found = [path]
             else:
@@ -132,7 +131,7 @@ def resolve_files(
     if _has_magic(local):
         found = sorted(globlib.glob(str(base), recursive=True))
     elif base.is_dir():
-        found = sorted(str(p) for p in base.rglob("*") if p.is_file())
+        found = sorted(str(p) for p in base.rglob("*") if p.is_file() and not _hidden(p.name))
     elif base.exists():
         found = [str(base)]
     else:
@@ -140,6 +139,11 @@ def resolve_files(
     files = [f for f in found if _format_of(f)]
     _require(files, source, found)
     return None, files
+
+
+def _hidden(path: str) -> bool:
+    """A hidden file (a writer's temporary name, say) is never data of a directory."""
+    return PurePosixPath(path).name.startswith(".")
 
 
 def _require(files: list[str], source: str, found: list[str]) -> None:
