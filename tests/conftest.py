@@ -79,6 +79,38 @@ def sample_project(sample_project_template: SampleProject, tmp_path: Path) -> Sa
     return copy_sample(sample_project_template, tmp_path / "sample")
 
 
+@pytest.fixture(scope="session")
+def promoted_template(
+    sample_project_template: SampleProject, tmp_path_factory: pytest.TempPathFactory
+) -> SampleProject:
+    """A copy of the sample with `main` registered as v1.0.0 and promoted to staging,
+    then production, through the CLI (each promotion proved by serving the release):
+    built once per session, never modified (copy it)."""
+    sample = copy_sample(sample_project_template, tmp_path_factory.mktemp("promoted") / "s")
+    steps = (
+        ["register", "cancer-classifier", "--version", "v1.0.0", "--ref", sample.main_sha],
+        ["promote", "cancer-classifier", "--version", "v1.0.0", "--stage", "staging"],
+        ["promote", "cancer-classifier", "--version", "v1.0.0", "--stage", "production"],
+    )
+    for step in steps:
+        done = subprocess.run(
+            [sys.executable, "-m", "mlops_ci", *step], cwd=sample.root,
+            capture_output=True, text=True, check=False, timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 0, (step, done.stdout, done.stderr)
+    return sample
+
+
+@pytest.fixture
+def promoted(
+    promoted_template: SampleProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> SampleProject:
+    """A private copy of the sample with v1.0.0 in production; the working directory."""
+    sample = copy_sample(promoted_template, tmp_path / "sample")
+    monkeypatch.chdir(sample.root)
+    return sample
+
+
 class GitRepo:
     """A real git repository in a temporary directory, with explicit dates."""
 

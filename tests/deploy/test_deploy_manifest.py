@@ -16,7 +16,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from cli_helpers import promote_to_production, run
+from cli_helpers import run
 
 from mlops_ci import __version__
 from mlops_ci.core.kserve import (
@@ -37,15 +37,6 @@ SCHEMA = Path(__file__).resolve().parents[1] / "data" / "kserve"
 SCHEMA = SCHEMA / "inferenceservice-v1beta1.schema.json"
 DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?)?$")
-
-
-@pytest.fixture
-def promoted(
-    sample_project: SampleProject,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> SampleProject:
-    return promote_to_production(sample_project, capsys, monkeypatch)
 
 
 def _strict(node: Any) -> Any:

@@ -15,20 +15,11 @@ import numpy as np
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
-from cli_helpers import promote_to_production, run
+from cli_helpers import run
 
 from mlops_ci.services.shared.sample_project import SampleProject
 
 MODEL = "cancer-classifier"
-
-
-@pytest.fixture
-def promoted(
-    sample_project: SampleProject,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> SampleProject:
-    return promote_to_production(sample_project, capsys, monkeypatch)
 
 
 def model_at_main(sample: SampleProject) -> object:

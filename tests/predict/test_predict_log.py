@@ -10,22 +10,13 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from cli_helpers import promote_to_production, run
+from cli_helpers import run
 
 from mlops_ci.adapters.inference_log import LOG_COLUMNS, model_directory
 from mlops_ci.services.shared.sample_project import SampleProject
 
 MODEL = "cancer-classifier"
 ROWS = 569
-
-
-@pytest.fixture
-def promoted(
-    sample_project: SampleProject,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> SampleProject:
-    return promote_to_production(sample_project, capsys, monkeypatch)
 
 
 def predict(
