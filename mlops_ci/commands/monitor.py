@@ -192,6 +192,9 @@ def _summary(outcome: MonitorOutcome) -> str:
         f"{head}: {len(report.drifted)} of {len(report.tested)} features drifted "
         f"(threshold {report.drift_share:.0%})"
     ]
+    for served in outcome.served:
+        # From an inference log: the versions whose answers these rows are.
+        lines.append(f"served by {served.version}: {served.rows:,} logged rows")
     for f in report.drifted[:10]:
         lines.append(f"  {f.name}: {f.test} {f.score:.4g} (threshold {f.threshold:g})")
     for f in report.problems[:10]:

@@ -47,6 +47,7 @@ def test_monitor_on_the_servers_log_flags_the_shift_injected_into_requests(
         "--root", str(released.root),
     )  # fmt: skip
     assert code == 0, printed
+    assert f"served by {VERSION}: {len(oracle.labels):,} logged rows" in printed
     report = json.loads((out / "drift.json").read_text())
     found = sorted(f["name"] for f in report["features"] if f["drifted"])
     assert found == drifted
