@@ -58,6 +58,11 @@ from mlops_ci.commands.options import root_option
     help="Inference worker processes (0: in the server's process; default: deploy.workers).",
 )
 @click.option(
+    "--max-rows",
+    type=click.IntRange(1, 10_000_000),
+    help="Rows one request may carry; more is a 400 (default: 100,000).",
+)
+@click.option(
     "--log",
     "log",
     help="Log sampled requests and answers as Parquet to this directory or fsspec URL "
@@ -77,6 +82,7 @@ def serve(  # noqa: PLR0917 - one parameter per option
     grpc_port: int,
     metrics_port: int | None,
     workers: int | None,
+    max_rows: int | None,
     log: str | None,
     no_log: bool,
     root: Path,
@@ -114,6 +120,7 @@ def serve(  # noqa: PLR0917 - one parameter per option
                 log=log,
                 no_log=no_log,
                 workers=workers,
+                max_rows=max_rows,
                 write_only=write_only,
             ),
             Listen(host, port, grpc_port, metrics_port),

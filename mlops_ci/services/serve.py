@@ -34,6 +34,8 @@ class ServeRequest:
     log: str | None = None
     no_log: bool = False
     workers: int | None = None
+    #: Rows one request may carry (None: `core.inference.DEFAULT_MAX_ROWS`).
+    max_rows: int | None = None
     write_only: bool = False
 
 
@@ -56,7 +58,13 @@ def build_repository(request: ServeRequest, dest: Path) -> ModelRepository:
         log = {"path": log_url, "sample": deploy.log.sample, "rotate_rows": deploy.log.rotate_rows}
         workers = deploy.workers if request.workers is None else request.workers
         return repo.from_release(
-            request.release_assets, request.model, version, dest, log=log, workers=workers
+            request.release_assets,
+            request.model,
+            version,
+            dest,
+            log=log,
+            workers=workers,
+            max_rows=request.max_rows,
         )
     version, commit = resolve_version(reg, request.model, request.stage, request.version)
     return repo.write_model_repository(
@@ -69,6 +77,7 @@ def build_repository(request: ServeRequest, dest: Path) -> ModelRepository:
         log_sample=deploy.log.sample,
         log_rotate_rows=deploy.log.rotate_rows,
         workers=request.workers,
+        max_rows=request.max_rows,
     )
 
 

@@ -109,6 +109,17 @@ def test_write_only_writes_a_repository_that_serves_the_same_bytes(
         assert (dest / MODEL / name).read_bytes() == (small / MODEL / name).read_bytes()
 
 
+def test_max_rows_on_the_command_line_goes_into_the_repository(
+    released: SampleProject, tmp_path: Path
+) -> None:
+    dest = tmp_path / "written"
+    code, printed = run_cli("serve", MODEL, "--write-only", "--repository", str(dest),
+                            "--max-rows", "7", "--root", str(released.root))  # fmt: skip
+    assert code == 0, printed
+    settings = json.loads((dest / MODEL / "model-settings.json").read_text())
+    assert settings["parameters"]["extra"]["max_rows"] == 7
+
+
 def test_other_bytes_in_the_dvc_cache_are_refused(released: SampleProject, tmp_path: Path) -> None:
     project = copy_sample(released, tmp_path / "sample")
     lock = (project.root / "dvc.lock").read_text()
