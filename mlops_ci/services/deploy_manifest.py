@@ -14,13 +14,12 @@ made with.
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlops_ci.errors import InputError, RefusedError
+from mlops_ci.errors import InputError
 
 if TYPE_CHECKING:
     from mlops_ci.core.kserve import ServedVersion
@@ -125,42 +124,36 @@ def _prepare_context(directory: Path, output: str) -> None:
     shutil.rmtree(directory / REPOSITORY_DIR, ignore_errors=True)
 
 
-def _written_sha256(repository: Path) -> str:
-    """The model's sha256 as the written model repository records it."""
-    for settings in sorted(repository.glob("*/model-settings.json")):
-        extra = json.loads(settings.read_text("utf-8")).get("parameters", {}).get("extra", {})
-        return str(extra.get("sha256") or "")
-    return ""
-
-
-def write_image_context(
-    reg: Registry, served: ServedVersion, directory: Path, output: str, job: Job
-) -> None:
-    """The model repository, the project's requirements and the Dockerfile in
-    ``directory``: everything `docker build` needs, and nothing else."""
-    from mlops_ci import __version__
-    from mlops_ci.adapters.files import write_atomic, write_bytes_atomic
-    from mlops_ci.core.kserve import dockerfile
+def write_repository(
+    reg: Registry, request: DeployManifestRequest, version: str, commit: str
+) -> str:
+    """The model repository in ``--image-context`` (checked empty first); the sha256 of the
+    model file it holds, fetched and checked once for the manifest and the image."""
     from mlops_ci.services.shared.model_repository import write_model_repository
 
-    _prepare_context(directory, output)
+    assert request.image_context is not None
+    _prepare_context(request.image_context, request.output)
     log = reg.config.deploy.log
-    write_model_repository(
+    written = write_model_repository(
         reg,
-        served.model,
-        served.version,
-        served.commit,
-        directory / REPOSITORY_DIR,
+        request.model,
+        version,
+        commit,
+        request.image_context / REPOSITORY_DIR,
         log_url=log.path,
         log_sample=log.sample,
         log_rotate_rows=log.rotate_rows,
     )
-    written = _written_sha256(directory / REPOSITORY_DIR)
-    if written != served.sha256:
-        raise RefusedError(
-            f"{served.model}@{served.version}: the model repository holds sha256 "
-            f"{written or 'none'}, the manifest {served.sha256}"
-        )
+    return written.sha256
+
+
+def write_image_context(reg: Registry, served: ServedVersion, directory: Path, job: Job) -> None:
+    """Beside the model repository: the project's requirements and the Dockerfile,
+    everything `docker build` needs, and nothing else."""
+    from mlops_ci import __version__
+    from mlops_ci.adapters.files import write_atomic, write_bytes_atomic
+    from mlops_ci.core.kserve import dockerfile
+
     requirements = reg.git.show_file(served.commit, REQUIREMENTS)
     (directory / REQUIREMENTS).unlink(missing_ok=True)
     if requirements is not None:
@@ -199,11 +192,15 @@ def deploy_manifest(request: DeployManifestRequest) -> DeployManifestOutcome:
     deploy = reg.config.deploy
     context = request.job.context
     image = choose_image(request.image, deploy.image, context.repository, request.model)
+    if request.image_context is not None:
+        sha256 = write_repository(reg, request, version, commit)
+    else:
+        sha256 = _model_sha256(reg, request.model, version, commit)
     served = ServedVersion(
         model=request.model,
         version=version,
         commit=commit,
-        sha256=_model_sha256(reg, request.model, version, commit),
+        sha256=sha256,
         image=image,
         namespace=deploy.namespace,
         source=f"{context.server_url}/{context.repository}" if context.repository else "",
@@ -211,7 +208,7 @@ def deploy_manifest(request: DeployManifestRequest) -> DeployManifestOutcome:
     scaling = Scaling(deploy.min_replicas, deploy.max_replicas, deploy.target_concurrency)
     manifest = inference_service(served, scaling)
     if request.image_context is not None:
-        write_image_context(reg, served, request.image_context, request.output, request.job)
+        write_image_context(reg, served, request.image_context, request.job)
     text = render_yaml(manifest)
     if request.output != "-":
         target = Path(request.output)
