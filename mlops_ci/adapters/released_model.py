@@ -21,15 +21,10 @@ from typing import Any
 from mlops_ci.core.signature import Signature, plain
 from mlops_ci.errors import InputError, RefusedError
 
-_CHUNK = 1 << 20
-
 
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(_CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def model_format(path: Path | str) -> str:

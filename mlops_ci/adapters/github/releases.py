@@ -23,11 +23,8 @@ if TYPE_CHECKING:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return "sha256:" + digest.hexdigest()
+        return "sha256:" + hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 @dataclass(frozen=True)

@@ -201,10 +201,8 @@ def check_lock_md5(reg: Registry, path: str, commit: str, staged: Path) -> None:
     recorded = lock_output(lineage_at(reg, commit), path)
     expected = str(recorded.get("hash") or "") if recorded else ""
     if expected.startswith("md5:") and not expected.endswith(".dir"):
-        digest = hashlib.md5(usedforsecurity=False)
         with staged.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+            digest = hashlib.file_digest(handle, lambda: hashlib.md5(usedforsecurity=False))
         if digest.hexdigest() != expected.removeprefix("md5:"):
             raise RefusedError(
                 f"{path} at {commit[:12]}: MD5 {digest.hexdigest()} differs from {expected} "
