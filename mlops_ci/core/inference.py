@@ -263,6 +263,32 @@ def same_outputs(expected: Any, actual: Any, *, tolerance: float = 1e-9) -> str 
     return None if expected == actual else f"expected {expected!r}, got {actual!r}"
 
 
+def sample_problem(
+    rows: Sequence[Mapping[str, Any]],
+    predictions: Sequence[Any],
+    probabilities: Sequence[Sequence[float]] | None,
+    *,
+    tolerance: float = 1e-9,
+) -> str | None:
+    """Where outputs differ from a release sample's recorded ones (`sample.json` rows,
+    each with `outputs.predict` and maybe `outputs.predict_proba`), naming the sample
+    row; None when every row agrees (`same_outputs`). ``probabilities`` None: the
+    scorer has no `predict_proba`, and only labels are compared."""
+    for index, row in enumerate(rows):
+        expected = row["outputs"]
+        problem = same_outputs(
+            [expected["predict"]], list(predictions[index : index + 1]), tolerance=tolerance
+        )
+        # None: the scorer gives no probabilities, so there are none to compare; an
+        # answer that lacks them where the sample has them is a difference.
+        if problem is None and "predict_proba" in expected and probabilities is not None:
+            got = probabilities[index] if index < len(probabilities) else None
+            problem = same_outputs(expected["predict_proba"], got, tolerance=tolerance)
+        if problem is not None:
+            return f"sample row {index} (data row {row.get('row')}): {problem}"
+    return None
+
+
 def tensors_from(body: Mapping[str, Any]) -> list[Tensor]:
     """The inputs of a V2 request body (a mapping, as JSON gives it), shape-checked."""
     raw = body.get("inputs")

@@ -86,7 +86,7 @@ def check_loads(served: ModelRepository, *, replay: bool = True) -> dict[str, An
     recorded sample: a model that cannot answer its own sample is refused before a port
     opens."""
     from mlops_ci.adapters.released_model import load_model, verify
-    from mlops_ci.core.inference import same_outputs
+    from mlops_ci.core.inference import sample_problem
     from mlops_ci.core.signature import Signature
 
     verify(served.model_file, served.sha256)
@@ -105,9 +105,7 @@ def check_loads(served: ModelRepository, *, replay: bool = True) -> dict[str, An
         return {"sample_rows": 0}
     columns = {name: [r["inputs"][name] for r in rows] for name in signature.names}
     predictions, proba = loaded.score(columns)
-    problem = same_outputs([r["outputs"]["predict"] for r in rows], predictions)
-    if problem is None and proba is not None and "predict_proba" in rows[0]["outputs"]:
-        problem = same_outputs([r["outputs"]["predict_proba"] for r in rows], proba)
+    problem = sample_problem(rows, predictions, proba)
     if problem is not None:
         raise RefusedError(
             f"{served.model}@{served.version}: the loaded model does not reproduce the "

@@ -81,42 +81,33 @@ def _percentile(values: list[float], share: float) -> float:
     return float(np.percentile(np.asarray(values), share * 100.0)) if values else 0.0
 
 
+def _outputs(answer: dict[str, Any], rows: int) -> tuple[list[Any], list[list[float]]]:
+    """(predictions, probabilities by row) of a V2 answer for ``rows`` rows."""
+    outputs = {o.get("name"): o.get("data") for o in answer.get("outputs") or []}
+    predicted, flat = outputs.get("predict") or [], outputs.get("predict_proba") or []
+    width = len(flat) // rows if rows else 0
+    return list(predicted), [flat[i * width : (i + 1) * width] for i in range(rows)] if flat else []
+
+
 def _answer_problem(row: dict[str, Any], answer: dict[str, Any]) -> str | None:
     """Where one answer differs from a sample row's recorded outputs (one row each)."""
-    from mlops_ci.core.inference import same_outputs
+    from mlops_ci.core.inference import sample_problem
 
-    outputs = {o.get("name"): o.get("data") for o in answer.get("outputs") or []}
-    expected = row["outputs"]
-    problem = same_outputs([expected["predict"]], outputs.get("predict"), tolerance=TOLERANCE)
-    if problem is None and "predict_proba" in expected:
-        problem = same_outputs(expected["predict_proba"], outputs.get("predict_proba"))
-    return problem
+    predicted, proba = _outputs(answer, 1)
+    return sample_problem([row], predicted, proba, tolerance=TOLERANCE)
 
 
 def _replay(client: Any, path: str, rows: list[dict[str, Any]], signature: Any) -> str | None:
     """Send the whole sample in one request; where it differs from the release's."""
-    from mlops_ci.core.inference import request_body
+    from mlops_ci.core.inference import request_body, sample_problem
 
     columns = {name: [r["inputs"][name] for r in rows] for name in signature.names}
     status, answer = client.request("POST", path, request_body(columns, signature))
     if status != 200 or not isinstance(answer, dict):
         return f"the sample's request was answered HTTP {status}: {answer}"
-    outputs = {o.get("name"): o.get("data") for o in answer.get("outputs") or []}
-    predicted, proba = outputs.get("predict") or [], outputs.get("predict_proba") or []
-    width = len(proba) // len(rows) if rows else 0
-    for index, row in enumerate(rows):
-        one = {"outputs": [{"name": "predict", "data": predicted[index : index + 1]}]}
-        if proba:
-            one["outputs"].append(
-                {"name": "predict_proba", "data": proba[index * width : (index + 1) * width]}
-            )
-        problem = _answer_problem(row, one)
-        if problem is not None:
-            return (
-                f"predictions differ from the release's sample: sample row {index} "
-                f"(data row {row.get('row')}): {problem}"
-            )
-    return None
+    predicted, proba = _outputs(answer, len(rows))
+    problem = sample_problem(rows, predicted, proba, tolerance=TOLERANCE)
+    return None if problem is None else f"predictions differ from the release's sample: {problem}"
 
 
 def _need_runtime() -> None:
