@@ -12,7 +12,6 @@ import csv
 import io
 import json
 import tempfile
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -205,27 +204,23 @@ def serve_batch(root: Path, batch: NewBatch, *, rows_per_request: int = 50) -> S
     """Serve the production model (`mlops-ci serve`, its own process on 127.0.0.1) with
     its inference log on, send it the new batch as Open Inference Protocol requests, stop
     it (which flushes the log)."""
-    from mlops_ci.adapters.inference_client import InferenceClient, wait_ready
-    from mlops_ci.adapters.mlserver import free_port
-    from mlops_ci.adapters.process import background_child, python_command, tool_env
+    from mlops_ci.adapters.inference_client import InferenceClient
     from mlops_ci.core.inference import request_body
     from mlops_ci.core.signature import Signature
     from mlops_ci.errors import MlopsCIError
+    from mlops_ci.services.shared.local_server import local_server
 
     log_dir = root / ".mlops-ci" / "inference-log"
-    host, port = "127.0.0.1", free_port()
-    argv = python_command(
-        "-m", "mlops_ci", "serve", MODEL_NAME, "--stage", "production", "--host", host,
-        "--port", str(port), "--log", str(log_dir), "--repository",
-        str(root / ".mlops-ci" / "serving"),
+    args = (
+        MODEL_NAME, "--stage", "production", "--log", str(log_dir),
+        "--repository", str(root / ".mlops-ci" / "serving"),
     )  # fmt: skip
     predicted: dict[str, int] = {}
     requests = 0
-    with background_child(argv, cwd=root, env=tool_env(), lifetime=300.0) as server:
-        if not wait_ready(
-            host, port, MODEL_NAME, deadline=time.monotonic() + 90.0, alive=lambda: server.running
-        ):
-            raise MlopsCIError(f"demo: the server did not start: {server.last_lines(3)}")
+    with local_server(root, MODEL_NAME, args, lifetime=300.0) as server:
+        if not server.ready:
+            raise MlopsCIError(f"demo: the server did not start: {server.last_lines()}")
+        host, port = server.host, server.port
         signature_file = root / ".mlops-ci" / "serving" / MODEL_NAME / "signature.json"
         signature = Signature.from_dict(json.loads(signature_file.read_text("utf-8")))
         columns = _batch_columns(batch.path, signature.names)

@@ -17,11 +17,11 @@ The figures go into the promotion's outcome, its refusal and the Deployment's st
 from __future__ import annotations
 
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlops_ci.services.shared.local_server import START_SECONDS
 from mlops_ci.services.shared.model_repository import CannotServe
 
 if TYPE_CHECKING:
@@ -29,8 +29,6 @@ if TYPE_CHECKING:
 
 __all__ = ["CannotServe", "Proof", "prove", "record_refusal", "wanted"]
 
-#: The server must be ready within this long (MLServer starts in 2-5 s).
-START_SECONDS = 90.0
 TOLERANCE = 1e-9
 
 
@@ -130,11 +128,10 @@ def wanted(reg: Registry, model: str) -> bool:
 
 def prove(reg: Registry, model: str, version: str, commit: str) -> Proof:
     """Serve ``model`` at ``version`` on 127.0.0.1 and prove it (see the module's text)."""
-    from mlops_ci.adapters.inference_client import InferenceClient, bounded_load, wait_ready
-    from mlops_ci.adapters.mlserver import free_port
-    from mlops_ci.adapters.process import background_child, python_command, tool_env
+    from mlops_ci.adapters.inference_client import InferenceClient, bounded_load
     from mlops_ci.core.inference import request_body
     from mlops_ci.core.signature import Signature
+    from mlops_ci.services.shared.local_server import local_server
     from mlops_ci.services.shared.model_repository import write_model_repository
 
     deploy = reg.config.deploy
@@ -147,24 +144,17 @@ def prove(reg: Registry, model: str, version: str, commit: str) -> Proof:
         proof.sample_rows = len(rows)
         if not rows:
             raise CannotServe(f"{model}@{version}: the release recorded no sample to replay")
-        host, port = "127.0.0.1", free_port()
-        argv = python_command(
-            "-m", "mlops_ci", "serve", "--repository", str(repo.root),
-            "--host", host, "--port", str(port), "--no-log",
-        )  # fmt: skip
         lifetime = START_SECONDS + 60.0 + deploy.proof_requests * 0.5
-        with background_child(argv, cwd=reg.root, env=tool_env(), lifetime=lifetime) as server:
-            began = time.monotonic()
-            ready = wait_ready(
-                host, port, model, deadline=began + START_SECONDS, alive=lambda: server.running
-            )
-            proof.start_seconds = time.monotonic() - began
-            if not ready:
-                last = server.last_lines(3).replace("\n", " | ")
+        args = ("--repository", str(repo.root), "--no-log")
+        with local_server(reg.root, model, args, lifetime=lifetime) as server:
+            proof.start_seconds = server.start_seconds
+            if not server.ready:
                 proof.refusals.append(
-                    f"the server did not become ready within {START_SECONDS:g} s: {last}"
+                    f"the server did not become ready within {START_SECONDS:g} s: "
+                    f"{server.last_lines()}"
                 )
                 return proof
+            host, port = server.host, server.port
             path = f"/v2/models/{model}/infer"
             client = InferenceClient(host, port)
             try:
