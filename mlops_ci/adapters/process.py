@@ -293,12 +293,17 @@ def run_child(
         ) from None
     finally:
         # Whatever happened (done, timeout, Ctrl-C, an exception), nothing of it survives.
-        kill_group(proc.pid)
-        with _live_lock:
-            _live.discard(proc.pid)
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        _end(proc)
+
+
+def _end(proc: subprocess.Popen[bytes]) -> None:
+    """Stop the child's whole group, forget it, and reap it."""
+    kill_group(proc.pid)
+    with _live_lock:
+        _live.discard(proc.pid)
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
 
 
 def _wait_streamed(
@@ -361,10 +366,5 @@ def background_child(
         yield BackgroundChild(proc, tail)
     finally:
         watchdog.cancel()
-        kill_group(proc.pid)
-        with _live_lock:
-            _live.discard(proc.pid)
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
+        _end(proc)
         reader.join(5)
