@@ -10,19 +10,11 @@ from typing import Any
 import click
 import numpy as np
 import pytest
+from cli_helpers import run
 
-from mlops_ci.cli import main
 from mlops_ci.commands.monitor import monitor, retrain
 
 FEATURE_KEYS = {"name", "test", "score", "threshold", "drifted"}
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(args)
-    out, err = capsys.readouterr()
-    code = info.value.code
-    return (code if isinstance(code, int) else 1), out, err
 
 
 def write_csv(path: Path, columns: dict[str, np.ndarray]) -> None:

@@ -13,21 +13,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from cli_helpers import run
 from scipy import stats
 
-from mlops_ci.cli import main
 from mlops_ci.core.drift_sketch import NumericSketch, SketchPair
 from mlops_ci.core.sizes import format_size, parse_size
 
 ROWS = 200_000
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(args)
-    out, err = capsys.readouterr()
-    code = info.value.code
-    return (code if isinstance(code, int) else 1), out, err
 
 
 def _table(rng: np.random.Generator, *, current: bool) -> pa.Table:
