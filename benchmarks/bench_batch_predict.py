@@ -37,13 +37,13 @@ import hashlib
 import json
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from bench_monitor import measured
 from released_sample import MODEL, environment, model_file, released_project, resampled
 from released_sample import sample_rows as dataset_rows
 
@@ -72,31 +72,6 @@ def write_input(path: Path, root: Path, rows: int) -> list[str]:
         if writer is not None:
             writer.close()
     return names
-
-
-WRAPPER = r"""
-import json, resource, subprocess, sys, time
-start = time.perf_counter()
-proc = subprocess.run(sys.argv[1:], capture_output=True, text=True)
-seconds = time.perf_counter() - start
-usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(json.dumps({
-    "seconds": seconds, "code": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr,
-    "peak_rss_bytes": usage.ru_maxrss * 1024, "cpu_seconds": usage.ru_utime + usage.ru_stime,
-}))
-"""
-
-
-def measured(argv: list[str], env: dict[str, str], cwd: Path) -> dict[str, Any]:
-    """Run `argv` as a new process; its wall time, output and peak RSS."""
-    proc = subprocess.run(
-        [sys.executable, "-c", WRAPPER, *argv],
-        capture_output=True, text=True, env=env, cwd=cwd, check=True,
-    )  # fmt: skip
-    result: dict[str, Any] = json.loads(proc.stdout)
-    if result["code"] != 0:
-        raise RuntimeError(f"{argv[:4]} failed:\n{result['stderr'][-2000:]}")
-    return result
 
 
 PANDAS_SCRIPT = r"""
@@ -227,7 +202,7 @@ def main() -> None:
         order = list(argvs)
         for round_ in range(args.repeat):
             for name in order if round_ % 2 == 0 else order[::-1]:
-                runs[name].append(measured(argvs[name], env, work))
+                runs[name].append(measured(argvs[name], env, work, ok=(0,)))
                 print(f"({name}: {runs[name][-1]['seconds']:.1f} s)", file=sys.stderr)
         outcome = json.loads(runs["predict"][-1]["stdout"])
         if outcome["rows"] != args.rows:

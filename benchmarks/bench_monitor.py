@@ -108,13 +108,17 @@ print(json.dumps({
 """
 
 
-def measured(argv: list[str], env: dict[str, str]) -> dict[str, Any]:
-    """Run `argv` as a new process; its wall time, output and peak RSS."""
+def measured(
+    argv: list[str], env: dict[str, str], cwd: Path | None = None, ok: tuple[int, ...] = (0, 2)
+) -> dict[str, Any]:
+    """Run `argv` as a new process (in `cwd`); its wall time, output and peak RSS. An
+    exit code outside `ok` (monitor's 2 is a drift verdict, not a failure) raises."""
     proc = subprocess.run(
-        [sys.executable, "-c", WRAPPER, *argv], capture_output=True, text=True, env=env, check=True
-    )
+        [sys.executable, "-c", WRAPPER, *argv],
+        capture_output=True, text=True, env=env, cwd=cwd, check=True,
+    )  # fmt: skip
     result: dict[str, Any] = json.loads(proc.stdout)
-    if result["code"] not in (0, 2):
+    if result["code"] not in ok:
         raise RuntimeError(f"{argv[:4]} failed:\n{result['stderr'][-2000:]}")
     return result
 
