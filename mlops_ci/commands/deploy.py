@@ -7,13 +7,12 @@ from pathlib import Path
 import click
 
 from mlops_ci.commands.console import echo
-from mlops_ci.commands.options import root_option
+from mlops_ci.commands.options import check_stage_or_version, root_option, stage_or_version_options
 
 
 @click.command("deploy-manifest")
 @click.argument("model")
-@click.option("--stage", help="Deploy the version holding this stage (default: production).")
-@click.option("--version", "version", help="Deploy this registered version instead of a stage.")
+@stage_or_version_options("Deploy")
 @click.option(
     "--image",
     help="OCI image name without tag (default: deploy.image in mlops-ci.yaml, else "
@@ -45,11 +44,9 @@ def deploy_manifest(  # noqa: PLR0917 - one parameter per option
     version): its image tagged with the version, scaled on concurrent requests as
     `deploy:` in mlops-ci.yaml says, labelled with version, commit and sha256."""
     from mlops_ci.commands.progress import command_job
-    from mlops_ci.errors import InputError
     from mlops_ci.services.deploy_manifest import DeployManifestRequest, deploy_manifest
 
-    if stage and version:
-        raise InputError("--stage and --version: give one of them, not both")
+    check_stage_or_version(stage, version)
     to_stdout = output == "-"
     with command_job(quiet=to_stdout) as job:
         outcome = deploy_manifest(

@@ -33,3 +33,27 @@ def root_option(help: str = ROOT_HELP) -> Callable[[F], F]:
         show_default=True,
         help=help,
     )
+
+
+def stage_or_version_options(verb: str) -> Callable[[F], F]:
+    """`--stage STAGE` and `--version vX.Y.Z`: which registered version a command
+    acts on (`verb`: "Serve", "Score with", ...), passed as `stage` and `version`."""
+    stage = click.option(
+        "--stage", help=f"{verb} the version holding this stage (default: production)."
+    )
+    version = click.option(
+        "--version", "version", help=f"{verb} this registered version instead of a stage."
+    )
+
+    def decorate(command: F) -> F:
+        return stage(version(command))
+
+    return decorate
+
+
+def check_stage_or_version(stage: str | None, version: str | None) -> None:
+    """One line when both `--stage` and `--version` are given."""
+    if stage and version:
+        from mlops_ci.errors import InputError
+
+        raise InputError("--stage and --version: give one of them, not both")

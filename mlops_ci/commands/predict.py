@@ -8,16 +8,12 @@ from pathlib import Path
 import click
 
 from mlops_ci.commands.console import echo, echo_json
-from mlops_ci.commands.options import root_option
+from mlops_ci.commands.options import check_stage_or_version, root_option, stage_or_version_options
 
 
 @click.command()
 @click.argument("model")
-@click.option(
-    "--stage",
-    help="Score with the version holding this stage (default: production).",
-)
-@click.option("--version", "version", help="Score with this registered version instead of a stage.")
+@stage_or_version_options("Score with")
 @click.option(
     "--input",
     "input_",
@@ -71,8 +67,7 @@ def predict(  # noqa: PLR0917 - one parameter per option
     from mlops_ci.errors import InputError
     from mlops_ci.services.predict import PredictRequest, run_predict
 
-    if stage and version:
-        raise InputError("--stage and --version: give one of them, not both")
+    check_stage_or_version(stage, version)
     if log and no_log:
         raise InputError("--log and --no-log: give one of them, not both")
     with command_job(quiet=as_json) as job:

@@ -7,13 +7,12 @@ from pathlib import Path
 import click
 
 from mlops_ci.commands.console import echo
-from mlops_ci.commands.options import root_option
+from mlops_ci.commands.options import check_stage_or_version, root_option, stage_or_version_options
 
 
 @click.command()
 @click.argument("model", required=False)
-@click.option("--stage", help="Serve the version holding this stage (default: production).")
-@click.option("--version", "version", help="Serve this registered version instead of a stage.")
+@stage_or_version_options("Serve")
 @click.option(
     "--release-assets",
     type=click.Path(path_type=Path, file_okay=False, exists=True),
@@ -97,8 +96,8 @@ def serve(  # noqa: PLR0917 - one parameter per option
     from mlops_ci.errors import InputError
     from mlops_ci.services.serve import ServeRequest, run_serve
 
-    if stage and version and release_assets is None:
-        raise InputError("--stage and --version: give one of them, not both")
+    if release_assets is None:
+        check_stage_or_version(stage, version)
     if model is None and repository is None:
         raise InputError("MODEL: expected a registered model (or --repository DIR to serve)")
     if model is None and write_only:
