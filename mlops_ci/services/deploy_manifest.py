@@ -133,16 +133,13 @@ def write_repository(
 
     assert request.image_context is not None
     _prepare_context(request.image_context, request.output)
-    log = reg.config.deploy.log
     written = write_model_repository(
         reg,
         request.model,
         version,
         commit,
         request.image_context / REPOSITORY_DIR,
-        log_url=log.path,
-        log_sample=log.sample,
-        log_rotate_rows=log.rotate_rows,
+        log=reg.config.deploy.log,
     )
     return written.sha256
 

@@ -53,9 +53,9 @@ def build_repository(request: ServeRequest, dest: Path) -> ModelRepository:
     if log_url and "://" not in log_url and not Path(log_url).is_absolute():
         # A relative log directory is the project's, wherever the server is started.
         log_url = str((request.root / log_url).resolve())
+    log = deploy.log.model_copy(update={"path": log_url})
     if request.release_assets is not None:
         version = request.version or ""
-        log = {"path": log_url, "sample": deploy.log.sample, "rotate_rows": deploy.log.rotate_rows}
         workers = deploy.workers if request.workers is None else request.workers
         return repo.from_release(
             request.release_assets,
@@ -73,9 +73,7 @@ def build_repository(request: ServeRequest, dest: Path) -> ModelRepository:
         version,
         commit,
         dest,
-        log_url=log_url,
-        log_sample=deploy.log.sample,
-        log_rotate_rows=deploy.log.rotate_rows,
+        log=log,
         workers=request.workers,
         max_rows=request.max_rows,
     )

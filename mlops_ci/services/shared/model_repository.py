@@ -29,6 +29,7 @@ from mlops_ci.adapters.files import write_atomic, write_bytes_atomic
 from mlops_ci.errors import InputError, RefusedError
 
 if TYPE_CHECKING:
+    from mlops_ci.config import InferenceLogConfig
     from mlops_ci.services.shared.registry import Registry
 
 RUNTIME = "mlops_ci.adapters.serving_runtime.ReleasedModel"
@@ -97,7 +98,7 @@ def _settings(dest: Path, repo: ModelRepository, extra: dict[str, Any], workers:
     write_atomic(repo.directory / "model-settings.json", text)
 
 
-def _extra(repo: ModelRepository, log: dict[str, Any] | None, max_rows: int) -> dict[str, Any]:
+def _extra(repo: ModelRepository, log: InferenceLogConfig | None, max_rows: int) -> dict[str, Any]:
     from mlops_ci.adapters.released_model import model_format
 
     extra: dict[str, Any] = {
@@ -106,8 +107,8 @@ def _extra(repo: ModelRepository, log: dict[str, Any] | None, max_rows: int) -> 
         "signature": "signature.json",
         "max_rows": max_rows,
     }
-    if log and log.get("path"):
-        extra["log"] = log
+    if log is not None and log.path:
+        extra["log"] = log.model_dump()
     return extra
 
 
@@ -218,9 +219,7 @@ def write_model_repository(
     commit: str,
     dest: Path,
     *,
-    log_url: str | None = None,
-    log_sample: float = 1.0,
-    log_rotate_rows: int = 10_000,
+    log: InferenceLogConfig | None = None,
     workers: int | None = None,
     max_rows: int | None = None,
 ) -> ModelRepository:
@@ -258,7 +257,6 @@ def write_model_repository(
     for name, data in assets.items():
         write_bytes_atomic(directory / name, data)
     repo = ModelRepository(dest, model, version, model_file, sha)
-    log = {"path": log_url, "sample": log_sample, "rotate_rows": log_rotate_rows}
     deploy = reg.config.deploy
     _settings(
         dest,
@@ -275,7 +273,7 @@ def from_release(
     version: str,
     dest: Path,
     *,
-    log: dict[str, Any] | None = None,
+    log: InferenceLogConfig | None = None,
     workers: int = 1,
     max_rows: int | None = None,
 ) -> ModelRepository:
