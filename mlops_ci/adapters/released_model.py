@@ -78,9 +78,9 @@ class LoadedModel:
         names = self.signature.names
         numeric = all(f.dtype in ("integer", "float") for f in self.signature.features)
         if numeric:
-            return np.array(
-                [[np.nan if v is None else v for v in columns[n]] for n in names], dtype=np.float64
-            ).T.reshape(len(columns[names[0]]), len(names))
+            # numpy reads None as NaN in a float array: one conversion per column.
+            by_feature = np.array([columns[n] for n in names], dtype=np.float64)
+            return np.ascontiguousarray(by_feature.T)
         matrix = np.empty((len(columns[names[0]]), len(names)), dtype=object)
         for j, name in enumerate(names):
             matrix[:, j] = list(columns[name])
